@@ -1,0 +1,89 @@
+"""The interchangeable ways of running an epoch, behind one small interface.
+
+``loop``  the book's per-example algorithm (matnet.loop): the 1x baseline.
+``numpy`` the whole-batch engine (matnet.engine) with the NumPy kernels.
+``numba`` the fused compiled epoch (matnet.fused); evaluation uses the engine with the
+          numba kernels, whose one big matrix product per chunk is what BLAS is best at.
+``auto``  ``numba`` when numba compiles, else ``numpy`` (under NUMBA_DISABLE_JIT=1 the fused
+          epoch would run as interpreted Python, far slower than NumPy).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from matnet import engine, loop
+from matnet.fused import FusedTrainer
+from matnet.kernels import get_kernels
+
+BACKENDS = ("auto", "numba", "numpy", "loop")
+
+
+class LoopBackend:
+    """Per-example backprop, as in the book (no divergence check: it is the oracle)."""
+
+    name = "loop"
+
+    def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
+        loop.train_epoch(weights, biases, x, y, order, batch_size, eta)
+        return -(-order.shape[0] // batch_size)
+
+    def feedforward(self, weights, biases, x: np.ndarray) -> np.ndarray:
+        return np.stack([loop.feedforward(weights, biases, row.reshape(-1, 1))[:, 0] for row in x])
+
+
+class EngineBackend:
+    """The whole-batch engine; one workspace kept per (sizes, batch size, dtype)."""
+
+    def __init__(self, kernels: str = "numpy"):
+        self.name = kernels
+        self.kernels = get_kernels(kernels)
+        self._workspace: engine.Workspace | None = None
+
+    def workspace(self, sizes, batch_size, dtype) -> engine.Workspace:
+        if self._workspace is None or not self._workspace.fits(sizes, batch_size, dtype):
+            self._workspace = engine.Workspace(sizes, batch_size, dtype)
+        return self._workspace
+
+    def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
+        sizes = [x.shape[1]] + [w.shape[0] for w in weights]
+        ws = self.workspace(sizes, batch_size, x.dtype)
+        return engine.train_epoch(
+            weights, biases, x, y, order, batch_size, eta, ws, self.kernels, check_finite
+        )
+
+    def feedforward(self, weights, biases, x: np.ndarray) -> np.ndarray:
+        return engine.feedforward(weights, biases, x, self.kernels)
+
+
+class FusedBackend(EngineBackend):
+    """The compiled epoch for training; the engine with numba kernels for evaluation."""
+
+    def __init__(self):
+        super().__init__("numba")
+        self._trainer: FusedTrainer | None = None
+
+    def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
+        sizes = (x.shape[1], *(w.shape[0] for w in weights))
+        if self._trainer is None or self._trainer.sizes != sizes or self._trainer.dtype != x.dtype:
+            self._trainer = FusedTrainer(sizes, x.dtype)
+        return self._trainer.train_epoch(weights, biases, x, y, order, batch_size, eta, check_finite)
+
+
+def jit_enabled() -> bool:
+    """False under NUMBA_DISABLE_JIT=1, where numba functions run as plain Python."""
+    return not numba.config.DISABLE_JIT
+
+
+def make_backend(name: str):
+    """A fresh backend object for ``name`` (one of BACKENDS)."""
+    if name == "auto":
+        name = "numba" if jit_enabled() else "numpy"
+    if name == "numba":
+        return FusedBackend()
+    if name == "numpy":
+        return EngineBackend("numpy")
+    if name == "loop":
+        return LoopBackend()
+    raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
