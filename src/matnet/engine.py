@@ -88,15 +88,15 @@ def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, kerne
     depth = len(weights)
     last = depth - 1
     kernels.output_delta(ws.a[last][:k], y, out=ws.delta[last][:k])  # BP1
-    for l in range(last, -1, -1):
-        delta = ws.delta[l][:k]
-        a_prev = ws.a[l - 1][:k] if l > 0 else x
-        np.sum(delta, axis=0, out=ws.grad_b[l])  # BP3
-        np.matmul(delta.T, a_prev, out=ws.grad_w[l])  # BP4
-        if l > 0:
-            back = ws.back[l - 1][:k]
-            np.matmul(delta, weights[l], out=back)  # BP2: (Δ^{l+1} W^{l+1}) ...
-            kernels.hidden_delta(back, a_prev, out=ws.delta[l - 1][:k])  # ... ⊙ σ'(Z^l)
+    for layer in range(last, -1, -1):
+        delta = ws.delta[layer][:k]
+        a_prev = ws.a[layer - 1][:k] if layer > 0 else x
+        np.sum(delta, axis=0, out=ws.grad_b[layer])  # BP3
+        np.matmul(delta.T, a_prev, out=ws.grad_w[layer])  # BP4
+        if layer > 0:
+            back = ws.back[layer - 1][:k]
+            np.matmul(delta, weights[layer], out=back)  # BP2: (Δ^{l+1} W^{l+1}) ...
+            kernels.hidden_delta(back, a_prev, out=ws.delta[layer - 1][:k])  # ... ⊙ σ'(Z^l)
 
 
 def gradients_finite(ws: Workspace) -> bool:

@@ -186,7 +186,9 @@ class FusedTrainer:
         self.sizes = tuple(sizes)
         self.dtype = np.dtype(dtype)
         layers = self.sizes[1:]
-        self.grad_wt = tuple(np.zeros((n_in, n_out), self.dtype) for n_in, n_out in zip(self.sizes[:-1], layers))
+        self.grad_wt = tuple(
+            np.zeros((n_in, n_out), self.dtype) for n_in, n_out in zip(self.sizes[:-1], layers)
+        )
         self.grad_b = tuple(np.zeros(n, self.dtype) for n in layers)
         self.acts = tuple(np.zeros(n, self.dtype) for n in layers)
         self.deltas = tuple(np.zeros(n, self.dtype) for n in layers)

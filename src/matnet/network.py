@@ -95,7 +95,11 @@ class Network:
         self.check_finite = bool(check_finite)
         self.num_layers = len(sizes)
         self.sizes = sizes
-        randn = np.random.randn if self._rng is None else self._rng.standard_normal
+        if self._rng is None:
+            randn = np.random.randn
+        else:
+            def randn(*shape):
+                return self._rng.standard_normal(shape)
         # The book's order: all biases first, then all weights.
         self.biases = [randn(y, 1).astype(self.dtype, copy=False) for y in sizes[1:]]
         self.weights = [
@@ -112,9 +116,8 @@ class Network:
             rows = validation.as_inputs("a", arr.reshape(1, -1), self.sizes[0], self.dtype)
             return self._engine.feedforward(*params, rows)[0]
         if arr.ndim != 2 or arr.shape[0] != self.sizes[0]:
-            raise ValueError(
-                f"a must be a ({self.sizes[0]}, 1) column or a ({self.sizes[0]}, m) matrix, got shape {arr.shape}"
-            )
+            n_in = self.sizes[0]
+            raise ValueError(f"a must be a ({n_in}, 1) column or an ({n_in}, m) matrix, got {arr.shape}")
         rows = validation.as_inputs("a", arr.T, self.sizes[0], self.dtype)
         return np.ascontiguousarray(self._engine.feedforward(*params, rows).T)
 

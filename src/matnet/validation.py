@@ -92,9 +92,8 @@ def as_labels(name: str, y: object, n_out: int) -> np.ndarray:
     arr = np.asarray(y)
     _numeric(name, arr)
     if arr.ndim == 1:
-        if arr.dtype.kind == "f":
-            if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
-                raise ValueError(f"{name} must be whole-number class labels, got non-integers")
+        if arr.dtype.kind == "f" and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()):
+            raise ValueError(f"{name} must be whole-number class labels, got non-integers")
         labels = arr.astype(np.int64)
     elif arr.ndim in (2, 3) and arr.shape[1] == n_out and (arr.ndim == 2 or arr.shape[2] == 1):
         _finite(name, arr)
