@@ -44,9 +44,7 @@ class ChecksumError(CorruptDataError):
     def __init__(self, path: object, expected: str, actual: str) -> None:
         self.expected = expected
         self.actual = actual
-        super().__init__(
-            path, f"checksum mismatch: expected sha256 {expected}, found sha256 {actual}"
-        )
+        super().__init__(path, f"checksum mismatch: expected sha256 {expected}, found sha256 {actual}")
 
 
 class UnsafePickleError(CorruptDataError):
@@ -70,8 +68,6 @@ class DownloadError(DataError):
     ``failures`` lists ``(url, reason)`` for each attempt.
     """
 
-    def __init__(
-        self, path: object, reason: str, failures: tuple[tuple[str, str], ...] = ()
-    ) -> None:
+    def __init__(self, path: object, reason: str, failures: tuple[tuple[str, str], ...] = ()) -> None:
         self.failures = failures
         super().__init__(path, reason)
