@@ -162,6 +162,9 @@ def cmd_train(args) -> int:
         print(f"Epoch {r.epoch}: {r.correct} / {r.n_test}  ({r.seconds:.3f} s)", flush=True)
 
     progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+    compile_seconds = net.prepare(args.batch_size)
+    if compile_seconds >= 0.05:
+        print(f"(numba compile or cache load: {compile_seconds:.2f} s, not counted below)", file=sys.stderr)
     started = time.perf_counter()
     net.SGD(
         data.training,
@@ -184,6 +187,7 @@ def cmd_train(args) -> int:
                 "seed": args.seed,
                 "backend": args.backend,
                 "dtype": str(args.dtype),
+                "compile_seconds": compile_seconds,
                 "total_seconds": time.perf_counter() - started,
                 "per_epoch": epochs,
                 "best_accuracy": max((e["correct"] / e["n_test"] for e in epochs), default=None),

@@ -22,10 +22,11 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
+
+from matnet.kernels.jit import cached_njit
 
 
-@njit(cache=True)
+@cached_njit
 def sparse_rows(x):
     """CSR form of x (n, n_0): (indptr (n+1,), indices (nnz,) int32, values (nnz,))."""
     n, width = x.shape
@@ -48,7 +49,7 @@ def sparse_rows(x):
     return indptr, indices, values
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _sigmoid(x, one, flush):
     """sigmoid in the precision of ``one`` (float32 stays float32); exp of x ≤ 0 only.
 
@@ -64,7 +65,7 @@ def _sigmoid(x, one, flush):
     return e / (one + e)
 
 
-@njit(cache=True)
+@cached_njit
 def _forward_example(wts, bs, acts, indptr, indices, values, i, one, flush):
     """Activations of example i into acts[l]; the input is row i of the CSR.
 
@@ -99,7 +100,7 @@ def _forward_example(wts, bs, acts, indptr, indices, values, i, one, flush):
             a[c] = _sigmoid(a[c], one, flush)
 
 
-@njit(cache=True)
+@cached_njit
 def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, indptr, indices, values, y, order, batch_size,
            steps, touched, marked, check_finite):
     """Run the mini-batches of one epoch; returns how many were applied (all, unless one
@@ -274,7 +275,9 @@ class FusedTrainer:
         w0t[:, :n1] = weights[0].T
         b0 = np.zeros(width, self.dtype)
         b0[:n1] = biases[0][:, 0]
-        wts = (w0t, *(np.ascontiguousarray(w.T) for w in weights[1:]))
+        # Copies, always: for a (n, 1) weight matrix the transpose is already "contiguous" and
+        # ascontiguousarray would alias it, making the update below hit the same memory twice.
+        wts = (w0t, *(w.T.copy() for w in weights[1:]))
         bs = (b0, *(b.reshape(-1) for b in biases[1:]))
         # The book's step: eta / len(mini_batch), rounded to the arrays' dtype.
         # steps[0] carries the sigmoid's flush-to-zero bound, e^24 above the smallest normal

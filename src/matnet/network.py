@@ -49,6 +49,26 @@ def sigmoid_prime(z):
     return s * (1 - s)
 
 
+def _quiet():
+    """No NumPy floating-point warnings: z overflowing to ±inf is harmless (σ(±inf) is exact)
+    and non-finite results are reported by ``check_finite`` as a DivergenceError instead."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+def _copy(params) -> list[np.ndarray]:
+    return [a.copy() for group in params for a in group]
+
+
+def _restore(params, saved: list[np.ndarray]) -> None:
+    """Put saved values back into the current parameter arrays, in place."""
+    for a, s in zip((a for group in params for a in group), saved, strict=True):
+        np.copyto(a, s)
+
+
+def _finite(params) -> bool:
+    return all(np.isfinite(a).all() for group in params for a in group)
+
+
 @dataclass(frozen=True)
 class EpochReport:
     """What ``SGD`` reports after each epoch to an ``on_epoch`` callback."""
@@ -93,6 +113,7 @@ class Network:
         self.backend = backend
         self._engine = make_backend(backend)
         self.check_finite = bool(check_finite)
+        self._prepared = False
         self.num_layers = len(sizes)
         self.sizes = sizes
         if self._rng is None:
@@ -111,15 +132,20 @@ class Network:
         """Output for input ``a``: an (n_0, 1) column gives (n_L, 1); an (n_0, m) matrix of m
         columns gives (n_L, m); a 1-D (n_0,) vector gives (n_L,)."""
         params = self._parameters()
-        arr = np.asarray(a)
+        arr = validation.as_array("a", a)
+        n_in = self.sizes[0]
+        if arr.ndim not in (1, 2) or arr.shape[0] != n_in:
+            raise ValueError(
+                f"a must be an ({n_in}, 1) column, an ({n_in}, m) matrix or an ({n_in},) vector, "
+                f"got shape {arr.shape}"
+            )
         if arr.ndim == 1:
-            rows = validation.as_inputs("a", arr.reshape(1, -1), self.sizes[0], self.dtype)
-            return self._engine.feedforward(*params, rows)[0]
-        if arr.ndim != 2 or arr.shape[0] != self.sizes[0]:
-            n_in = self.sizes[0]
-            raise ValueError(f"a must be a ({n_in}, 1) column or an ({n_in}, m) matrix, got {arr.shape}")
-        rows = validation.as_inputs("a", arr.T, self.sizes[0], self.dtype)
-        return np.ascontiguousarray(self._engine.feedforward(*params, rows).T)
+            rows = validation.as_inputs("a", arr.reshape(1, -1), n_in, self.dtype)
+            with _quiet():
+                return self._engine.feedforward(*params, rows)[0]
+        rows = validation.as_inputs("a", arr.T, n_in, self.dtype)
+        with _quiet():
+            return np.ascontiguousarray(self._engine.feedforward(*params, rows).T)
 
     def SGD(
         self,
@@ -151,6 +177,7 @@ class Network:
         test = None
         if test_data is not None:
             test = validation.labelled_arrays(test_data, self.sizes, self.dtype, "test_data")
+        self.prepare(mini_batch_size)
         n = x.shape[0]
         order = np.arange(n)
         original = list(pairs) if pairs is not None else None
@@ -178,8 +205,15 @@ class Network:
         params = self._parameters()
         x, y, _ = validation.training_arrays(mini_batch, self.sizes, self.dtype, "mini_batch")
         ws = engine.Workspace(self.sizes, x.shape[0], self.dtype)
-        if not engine.sgd_step(*params, x, y, eta, ws, self._kernels(), self.check_finite):
-            raise DivergenceError("the mini-batch's gradient is not finite; weights left unchanged")
+        saved = _copy(params) if self.check_finite else None
+        with _quiet():
+            applied = engine.sgd_step(*params, x, y, eta, ws, self._kernels(), self.check_finite)
+        if saved is not None and not (applied and _finite(params)):
+            _restore(params, saved)  # the gradient was finite but the update overflowed
+            raise DivergenceError(
+                f"the mini-batch's update is not finite (eta={eta}); weights and biases left "
+                "unchanged. Lower eta, or pass check_finite=False for the book's silent behaviour."
+            )
 
     def backprop(self, x, y):
         """(nabla_b, nabla_w) for one example: the gradient of its cost, layer by layer,
@@ -187,8 +221,9 @@ class Network:
         params = self._parameters()
         xs, ys, _ = validation.training_arrays([(x, y)], self.sizes, self.dtype, "(x, y)")
         ws = engine.Workspace(self.sizes, 1, self.dtype)
-        engine.forward(*params, xs, ws, self._kernels())
-        engine.backward(params[0], xs, ys, ws, self._kernels())
+        with _quiet():
+            engine.forward(*params, xs, ws, self._kernels())
+            engine.backward(params[0], xs, ys, ws, self._kernels())
         return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
 
     def evaluate(self, test_data) -> int:
@@ -202,6 +237,17 @@ class Network:
         return output_activations - y
 
     # ---------------------------------------------------------------- matnet's extras
+    def prepare(self, mini_batch_size: int = 10) -> float:
+        """Compile the numba code that training and evaluation will run (or load it from
+        numba's on-disk cache), so that no timed epoch pays for it. Returns the seconds it
+        took; ``SGD`` calls it itself, so calling it first only moves the cost."""
+        mini_batch_size = validation.check_int("mini_batch_size", mini_batch_size, 1)
+        if self._prepared:
+            return 0.0
+        seconds = self._engine.prepare(self.sizes, mini_batch_size, self.dtype)
+        self._prepared = True
+        return seconds
+
     def save(self, path: str | Path) -> None:
         """Write sizes, weights, biases and dtype to a .npz file, atomically (matnet.io)."""
         from matnet import io
@@ -265,21 +311,44 @@ class Network:
         while done < n_batches:
             todo = min(per_slice, n_batches - done)
             rows = order[done * batch_size : (done + todo) * batch_size]
-            applied = self._engine.train_epoch(*params, x, y, rows, batch_size, eta, self.check_finite)
-            if applied < todo:
-                raise DivergenceError(
-                    f"training diverged in epoch {j} at mini-batch {done + applied} of {n_batches}: "
-                    f"the gradient is not finite (eta={eta}). The weights hold their values from "
-                    "before that mini-batch. Lower eta, or pass check_finite=False for the book's "
-                    "silent behaviour."
-                )
+            saved = _copy(params) if self.check_finite else None
+            with _quiet():
+                applied = self._engine.train_epoch(*params, x, y, rows, batch_size, eta, self.check_finite)
+            if saved is not None and (applied < todo or not _finite(params)):
+                bad = applied if _finite(params) else self._replay(params, saved, x, y, rows, batch_size, eta)
+                if bad is not None:
+                    raise DivergenceError(
+                        f"training diverged in epoch {j} at mini-batch {done + bad} of {n_batches}: "
+                        f"its gradient or update is not finite (eta={eta}). The weights and biases "
+                        "hold their values from before that mini-batch. Lower eta, or pass "
+                        "check_finite=False for the book's silent behaviour."
+                    )
             done += todo
             if on_progress is not None:
                 on_progress(done, n_batches)
-        if self.check_finite and not all(np.isfinite(w).all() for w in params[0]):
-            raise DivergenceError(f"training diverged in epoch {j}: a weight overflowed (eta={eta})")
+
+    def _replay(self, params, saved, x, y, rows, batch_size, eta) -> int | None:
+        """Index in ``rows`` of the first mini-batch that left a parameter non-finite.
+
+        Backends only test gradients, so a finite gradient times a huge η can still overflow a
+        parameter unseen. On that (rare) path the slice is re-run from ``saved`` one mini-batch
+        at a time, leaving the parameters as they were before the culprit; the fast path never
+        pays for a per-batch copy. None if the re-run stays finite (its result is then kept).
+        """
+        _restore(params, saved)
+        for b, start in enumerate(range(0, rows.shape[0], batch_size)):
+            before = _copy(params)
+            with _quiet():
+                applied = self._engine.train_epoch(
+                    *params, x, y, rows[start : start + batch_size], batch_size, eta, True
+                )
+            if applied < 1 or not _finite(params):
+                _restore(params, before)
+                return b
+        return None
 
     def _count_correct(self, x, labels, params=None) -> int:
         params = params or self._parameters()
-        outputs = self._engine.feedforward(*params, x)
+        with _quiet():
+            outputs = self._engine.feedforward(*params, x)
         return int(np.count_nonzero(np.argmax(outputs, axis=1) == labels))

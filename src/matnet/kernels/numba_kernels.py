@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from matnet.kernels.jit import cached_njit
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def sigmoid_scalar(x):
     """Overflow-free logistic function: exp is only ever taken of a non-positive number."""
     if x >= 0:
@@ -22,7 +23,7 @@ def sigmoid_scalar(x):
     return e / (1.0 + e)
 
 
-@njit(cache=True)
+@cached_njit
 def _sigmoid(z, out):
     zf = z.reshape(z.size)
     of = out.reshape(out.size)
@@ -30,7 +31,7 @@ def _sigmoid(z, out):
         of[i] = sigmoid_scalar(zf[i])
 
 
-@njit(cache=True)
+@cached_njit
 def _sigmoid_prime(a, out):
     af = a.reshape(a.size)
     of = out.reshape(out.size)
@@ -38,7 +39,7 @@ def _sigmoid_prime(a, out):
         of[i] = af[i] * (1.0 - af[i])
 
 
-@njit(cache=True)
+@cached_njit
 def _output_delta(a, y, out):
     af = a.reshape(a.size)
     yf = y.reshape(y.size)
@@ -48,7 +49,7 @@ def _output_delta(a, y, out):
         of[i] = (ai - yf[i]) * ai * (1.0 - ai)
 
 
-@njit(cache=True)
+@cached_njit
 def _hidden_delta(g, a, out):
     gf = g.reshape(g.size)
     af = a.reshape(a.size)

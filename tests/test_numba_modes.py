@@ -1,0 +1,84 @@
+"""numba's two edge modes: NUMBA_DISABLE_JIT=1, and no writable folder for its disk cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matnet
+
+SOURCE = Path(matnet.__file__).parent
+
+CHECK = """
+import numpy as np
+from matnet import backends, loop
+from matnet.fused import FusedTrainer
+from matnet.kernels import get_kernels
+rng = np.random.default_rng(0)
+sizes = [12, 5, 3]
+x = rng.random((30, 12)); x[x < 0.6] = 0
+y = np.eye(3)[rng.integers(0, 3, 30)]
+w = [rng.standard_normal((b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+b = [rng.standard_normal((n, 1)) for n in sizes[1:]]
+order = rng.permutation(30)
+ref = [a.copy() for a in w], [a.copy() for a in b]
+loop.train_epoch(*ref, x, y, order, 4, 1.0)
+got = [a.copy() for a in w], [a.copy() for a in b]
+FusedTrainer(sizes, np.float64).train_epoch(*got, x, y, order, 4, 1.0)
+gap = max(float(np.abs(p - q).max()) for p, q in zip(ref[0] + ref[1], got[0] + got[1]))
+z = np.linspace(-800, 800, 12).reshape(3, 4)
+s = get_kernels("numba").sigmoid(z, out=np.empty_like(z))
+assert np.allclose(s, get_kernels("numpy").sigmoid(z, out=np.empty_like(z)), rtol=1e-15, atol=0)
+print("auto backend:", type(backends.make_backend("auto")).__name__, "gap:", gap)
+assert gap < 1e-12, gap
+"""
+
+
+def run(env: dict, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-c", CHECK],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **env}, cwd=cwd, check=False,
+    )
+
+
+def test_everything_works_with_the_jit_disabled():
+    result = run({"NUMBA_DISABLE_JIT": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "auto backend: EngineBackend" in result.stdout  # interpreted fused code would crawl
+
+
+def test_kernel_tests_pass_with_the_jit_disabled():
+    """The registry tests, once more, with numba's kernels running as plain Python."""
+    tests = Path(__file__).parent
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests / "test_kernels.py"),
+         str(tests / "test_fused.py"), "-k", "not mnist"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+        cwd=tests.parent, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout
+
+
+def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
+    """A read-only install: no __pycache__ can be made beside the package, and the user-wide
+    and NUMBA_CACHE_DIR folders cannot be created either (their parent is a file)."""
+    package = tmp_path / "site" / "matnet"
+    shutil.copytree(SOURCE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in [package, *[p for p in package.rglob("*") if p.is_dir()]]:
+        (folder / "__pycache__").write_text("a file where numba wants a folder")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {
+        "PYTHONPATH": str(package.parent),
+        "NUMBA_CACHE_DIR": str(blocker / "numba"),
+        "HOME": str(blocker),
+        "XDG_CACHE_HOME": str(blocker / "cache"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    result = run(env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "gap:" in result.stdout
