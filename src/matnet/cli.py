@@ -1,4 +1,4 @@
-"""``matnet`` command line: train, evaluate, baseline, gradcheck, bench.
+"""``matnet`` command line: train, evaluate, baseline, reproduce, gradcheck, bench.
 
 Each subcommand parses its arguments here and hands the work to the module that owns it.
 Bad arguments or missing data end in a one-line message on stderr and exit status 2 or 1.
@@ -108,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     gradcheck.add_argument("--seed", type=int, default=0)
     gradcheck.add_argument("--eps", type=_positive_float, default=1e-5)
     gradcheck.set_defaults(run=cmd_gradcheck)
+
+    reproduce = sub.add_parser("reproduce", help="the book's chapter-1 results table, several seeds each")
+    reproduce.add_argument("--epochs", type=_positive_int, default=30)
+    reproduce.add_argument("--batch-size", type=_positive_int, default=10)
+    reproduce.add_argument("--seeds", type=_positive_int, default=None, help="seeds per experiment")
+    reproduce.add_argument("--only", action="append", default=None, metavar="NAME", help="e.g. '30 hidden'")
+    reproduce.add_argument("--backend", choices=BACKENDS, default="auto")
+    reproduce.add_argument("--data-dir", default=None)
+    reproduce.set_defaults(run=cmd_reproduce)
 
     bench = sub.add_parser("bench", help="speedup report: every path timed side by side")
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
@@ -234,6 +243,12 @@ def cmd_gradcheck(args) -> int:
     from matnet import gradcheck
 
     return gradcheck.cli_main(args)
+
+
+def cmd_reproduce(args) -> int:
+    from matnet import reproduce
+
+    return reproduce.cli_main(args)
 
 
 def cmd_bench(args) -> int:

@@ -21,7 +21,6 @@ backends update, in place; replacing or editing them between calls is respected.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from matnet import engine, validation
 from matnet.backends import BACKENDS, make_backend
 from matnet.errors import DivergenceError
 from matnet.kernels import numpy_kernels
+from matnet.shuffle import book_permutation
 
 
 def sigmoid(z):
@@ -299,9 +299,7 @@ class Network:
         """This epoch's permutation of the current order, drawn as the book draws it."""
         if self._rng is not None:
             return self._rng.permutation(n)
-        perm = list(range(n))
-        random.shuffle(perm)  # consumes `random` exactly as shuffling the training list would
-        return np.array(perm, dtype=np.int64)
+        return book_permutation(n)  # consumes `random` exactly as random.shuffle(list) would
 
     def _run_epoch(self, j, params, x, y, order, batch_size, eta, on_progress) -> None:
         n_batches = -(-order.shape[0] // batch_size)
