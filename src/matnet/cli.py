@@ -240,9 +240,9 @@ def cmd_baseline(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from matnet import gradcheck
+    from matnet.gradcheck import cli_main  # (matnet.gradcheck itself is the function)
 
-    return gradcheck.cli_main(args)
+    return cli_main(args)
 
 
 def cmd_reproduce(args) -> int:

@@ -47,6 +47,16 @@ def check_eta(eta: object) -> float:
     return float(eta)
 
 
+def as_array(name: str, value: object) -> np.ndarray:
+    """``np.asarray(value)``, with ragged nested sequences reported under ``name``."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # e.g. "inhomogeneous shape"
+        raise ValueError(
+            f"{name} must be a rectangular array of numbers, got {value!r:.60} ({exc})"
+        ) from None
+
+
 def _numeric(name: str, arr: np.ndarray) -> None:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
@@ -54,8 +64,17 @@ def _numeric(name: str, arr: np.ndarray) -> None:
 
 def _finite(name: str, arr: np.ndarray) -> None:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} contains NaN or inf (first: {arr[bad]} at index {bad})")
+
+
+def _converted(name: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """C-contiguous ``arr`` in ``dtype``; refuses finite values that overflow it (float64 → float32)."""
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize and not np.isfinite(out).all():
+        raise ValueError(f"{name} has values beyond ±{np.finfo(out.dtype).max:.3g}, the range of {out.dtype}")
+    return out
 
 
 def as_inputs(name: str, x: object, n_in: int, dtype: np.dtype) -> np.ndarray:
@@ -76,24 +95,38 @@ def as_inputs(name: str, x: object, n_in: int, dtype: np.dtype) -> np.ndarray:
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty")
     _finite(name, arr)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return _converted(name, arr, dtype)
 
 
 def _stack_columns(name: str, items: Sequence, n_in: int) -> np.ndarray:
-    for i, item in enumerate(items):
-        shape = np.shape(item)
-        if shape not in ((n_in, 1), (n_in,)):
-            raise ValueError(f"{name}[{i}] must have shape ({n_in}, 1), got {shape}")
-    return np.stack([np.asarray(item).reshape(n_in) for item in items])
+    arrays = [as_array(f"{name}[{i}]", item) for i, item in enumerate(items)]
+    for i, arr in enumerate(arrays):
+        if arr.shape not in ((n_in, 1), (n_in,)):
+            raise ValueError(f"{name}[{i}] must have shape ({n_in}, 1), got {arr.shape}")
+    return _stacked(name, [arr.reshape(n_in) for arr in arrays])
+
+
+def _stacked(name: str, arrays: list[np.ndarray]) -> np.ndarray:
+    """np.stack, naming the data when the items' dtypes cannot be combined (datetime + float)."""
+    try:
+        return np.stack(arrays)
+    except TypeError as exc:
+        raise TypeError(f"{name} mixes incompatible dtypes ({exc})") from None
 
 
 def as_labels(name: str, y: object, n_out: int) -> np.ndarray:
     """Integer class labels (n,) in [0, n_out) from labels or one-hot rows/columns."""
-    arr = np.asarray(y)
+    arr = as_array(name, y)
     _numeric(name, arr)
     if arr.ndim == 1:
-        if arr.dtype.kind == "f" and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()):
-            raise ValueError(f"{name} must be whole-number class labels, got non-integers")
+        if arr.dtype.kind == "f":
+            fractional = ~np.isfinite(arr) | (arr != np.round(arr))
+            if fractional.any():
+                i = int(np.argmax(fractional))
+                raise ValueError(f"{name} must be whole-number class labels, got {arr[i]} at index {i}")
+        outside = (arr < 0) | (arr >= n_out)  # checked before the cast, which could wrap or warn
+        if outside.any():
+            raise ValueError(f"{name} has label {arr[outside][0]} outside [0, {n_out})")
         labels = arr.astype(np.int64)
     elif arr.ndim in (2, 3) and arr.shape[1] == n_out and (arr.ndim == 2 or arr.shape[2] == 1):
         _finite(name, arr)
@@ -102,15 +135,12 @@ def as_labels(name: str, y: object, n_out: int) -> np.ndarray:
         raise ValueError(
             f"{name} must be labels (n,) or one-hot targets (n, {n_out}), got shape {arr.shape}"
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= n_out):
-        bad = int(labels[(labels < 0) | (labels >= n_out)][0])
-        raise ValueError(f"{name} has label {bad} outside [0, {n_out})")
     return labels
 
 
 def as_targets(name: str, y: object, n_out: int, dtype: np.dtype) -> np.ndarray:
     """Desired outputs as rows (n, n_out): one-hot from labels, or the targets as given."""
-    arr = np.asarray(y)
+    arr = as_array(name, y)
     _numeric(name, arr)
     if arr.ndim == 1:
         labels = as_labels(name, arr, n_out)
@@ -122,7 +152,7 @@ def as_targets(name: str, y: object, n_out: int, dtype: np.dtype) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[1] != n_out:
         raise ValueError(f"{name} must be labels (n,) or targets (n, {n_out}), got shape {arr.shape}")
     _finite(name, arr)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return _converted(name, arr, dtype)
 
 
 def split_pairs(name: str, data: object) -> tuple[object, object, list | None]:
@@ -135,6 +165,8 @@ def split_pairs(name: str, data: object) -> tuple[object, object, list | None]:
         return data[0], data[1], None
     if isinstance(data, np.ndarray):
         raise TypeError(f"{name} must be a list of (x, y) pairs or a tuple (X, Y), not a single array")
+    if isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+        raise TypeError(f"{name} must be a list of (x, y) pairs or a tuple (X, Y), got {data!r:.60}")
     pairs = data if isinstance(data, list) else list(data)
     if not pairs:
         raise ValueError(f"{name} is empty")
@@ -147,14 +179,12 @@ def split_pairs(name: str, data: object) -> tuple[object, object, list | None]:
 
 
 def _stack_outputs(name: str, ys: list) -> np.ndarray:
-    first = np.asarray(ys[0])
-    if first.ndim == 0:
-        return np.asarray(ys)
-    shape = first.shape
-    for i, y in enumerate(ys):
-        if np.shape(y) != shape:
-            raise ValueError(f"{name}[{i}] has output shape {np.shape(y)}, expected {shape} like the first")
-    return np.stack([np.asarray(y).reshape(-1) for y in ys])
+    arrays = [as_array(f"{name}[{i}] output", y) for i, y in enumerate(ys)]
+    shape = arrays[0].shape
+    for i, arr in enumerate(arrays):
+        if arr.shape != shape:
+            raise ValueError(f"{name}[{i}] has output shape {arr.shape}, expected {shape} like the first")
+    return _stacked(f"{name} outputs", [arr.reshape(-1) for arr in arrays] if shape else arrays)
 
 
 def training_arrays(data: object, sizes: Sequence[int], dtype: np.dtype, name: str = "training_data"):

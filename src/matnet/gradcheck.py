@@ -1,0 +1,343 @@
+"""Gradient checking (book §2.8): backpropagation against central finite differences.
+
+For the quadratic cost C = ½ Σ_j ‖a^L(x_j) − y_j‖² of a few examples (the columns of x and
+y), every weight and bias w is nudged both ways and
+
+    ∂C/∂w ≈ (C(w + ε) − C(w − ε)) / ((w + ε) − (w − ε))
+
+(the denominator is the step actually taken in floating point, a hair more exact than 2ε).
+That costs two forward passes per parameter — 47,720 for [784, 30, 10] — where backprop
+gets all 23,860 derivatives for about the price of two: the book's point in §2.8.
+
+The finite differences run on float64 copies of the parameters with their own small
+forward pass (no code shared with ``matnet.engine`` or ``matnet.loop``), so the network is
+never touched and a bug in either engine cannot hide in the check.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from matnet import engine, loop
+
+Gradient = tuple[list[np.ndarray], list[np.ndarray]]  # (nabla_b, nabla_w) in the book's layout
+GradientFn = Callable[[np.ndarray, np.ndarray], Gradient]
+
+GRADIENTS = ("backprop", "engine", "loop", "sgd")
+TOLERANCE = 1e-6  # the CLI's pass mark for a float64 network
+# Components smaller than FLOOR_FACTOR × (the finite differences' rounding resolution) are
+# judged against that floor rather than their own size (see ``relative_error``).
+FLOOR_FACTOR = 1e8
+_SGD_ETA = 2.0**20  # a power of two: η/m·∇ is exact, and w − η/m·∇ swamps w's rounding
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """σ(z) that never overflows: exp is only taken of −|z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _cost_from(layer: int, a: np.ndarray, weights, biases, y: np.ndarray) -> float:
+    """C = ½ Σ ‖a^L − y‖², feeding ``a`` (the input of ``layer``, (n_layer, m)) forward."""
+    for w, b in zip(weights[layer:], biases[layer:]):
+        a = _sigmoid(w @ a + b)
+    d = a - y
+    return 0.5 * float(np.sum(d * d))
+
+
+def cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
+    """The quadratic cost ½ Σ_j ‖a^L(x_j) − y_j‖² of the columns of x (n_0, m), y (n_L, m)."""
+    ws = [np.asarray(w, np.float64) for w in weights]
+    bs = [np.asarray(b, np.float64) for b in biases]
+    return _cost_from(0, np.asarray(x, np.float64), ws, bs, np.asarray(y, np.float64))
+
+
+def numerical_gradient(
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    eps: float = 1e-5,
+) -> Gradient:
+    """(nabla_b, nabla_w) of ``cost`` by central differences, shaped like biases and weights.
+
+    x is (n_0, m), y (n_L, m). Works on float64 copies; the arrays passed in are not touched.
+    Perturbing layer l leaves the layers below it alone, so their output is computed once
+    and each perturbed cost is a forward pass from layer l up.
+    """
+    if not (np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a finite positive number, got {eps!r}")
+    ws = [np.array(w, np.float64, order="C") for w in weights]
+    bs = [np.array(b, np.float64, order="C") for b in biases]
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    inputs = [x]  # inputs[l]: what layer l receives, unchanged by perturbing layer l or above
+    for w, b in zip(ws, bs):
+        inputs.append(_sigmoid(w @ inputs[-1] + b))
+    nabla_b = [np.empty_like(b) for b in bs]
+    nabla_w = [np.empty_like(w) for w in ws]
+    for layer in range(len(ws)):
+        for param, grad in ((bs[layer], nabla_b[layer]), (ws[layer], nabla_w[layer])):
+            flat, out = param.reshape(-1), grad.reshape(-1)  # views: edits reach ws / bs
+            for i in range(flat.size):
+                original = flat[i]
+                up, down = original + eps, original - eps
+                flat[i] = up
+                c_up = _cost_from(layer, inputs[layer], ws, bs, y)
+                flat[i] = down
+                c_down = _cost_from(layer, inputs[layer], ws, bs, y)
+                flat[i] = original
+                out[i] = (c_up - c_down) / (up - down)
+    return nabla_b, nabla_w
+
+
+def relative_error(analytic: Gradient, numeric: Gradient, floor: float = 0.0) -> float:
+    """max over every component of |a − n| / max(|a| + |n|, floor, tiny).
+
+    0 means identical, 1 means opposite signs (or one side zero). ``floor`` keeps components
+    that are zero or tiny — a saturated neuron, a zero pixel — from turning rounding noise
+    into a huge ratio: below it, the difference is judged against ``floor`` instead.
+    """
+    worst = 0.0
+    for a, n in zip([*analytic[0], *analytic[1]], [*numeric[0], *numeric[1]], strict=True):
+        a = np.asarray(a, np.float64)
+        n = np.asarray(n, np.float64)
+        if a.shape != n.shape:
+            raise ValueError(f"gradient component of shape {a.shape}, expected {n.shape}")
+        if not np.isfinite(a).all():
+            return float("inf")
+        scale = np.maximum(np.abs(a) + np.abs(n), max(floor, np.finfo(np.float64).tiny))
+        worst = max(worst, float(np.max(np.abs(a - n) / scale, initial=0.0)))
+    return worst
+
+
+def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float) -> float:
+    """The ``floor`` for ``relative_error``: FLOOR_FACTOR × ε_mach·C / eps.
+
+    A cost C is computed to about ε_mach·C, so a difference quotient with step 2·eps cannot
+    resolve derivatives much below ε_mach·C/eps: measured, its rounding error is ~1.5
+    ε_mach·C/eps (1e-11 to 7e-11 on [784, 30, 10] at eps = 1e-5). With the factor 1e8 that
+    noise reads as ~1.5e-8, far below the 1e-6 pass mark, while a wrong component still shows:
+    one above the floor (~4e-3 for C ≈ 2) as O(1), one below it as |error| / floor, so any
+    error over ~1e-9·C in absolute terms fails the check.
+    """
+    return FLOOR_FACTOR * np.finfo(np.float64).eps * abs(cost(weights, biases, x, y)) / eps
+
+
+def check_gradient(
+    gradient: GradientFn,
+    weights: Sequence[np.ndarray],
+    biases: Sequence[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    eps: float = 1e-5,
+) -> float:
+    """Max relative error of ``gradient(x, y)`` against finite differences of the cost.
+
+    ``gradient`` returns (nabla_b, nabla_w), the summed gradient of the cost over the
+    columns of x (n_0, m) and y (n_L, m), for the parameters ``weights`` / ``biases``.
+    """
+    x, y = _columns(x, y, weights)
+    numeric = numerical_gradient(weights, biases, x, y, eps)
+    analytic = gradient(x, y)
+    return relative_error(analytic, numeric, noise_floor(weights, biases, x, y, eps))
+
+
+def gradcheck(net, x, y, eps: float = 1e-5, *, gradient: str | GradientFn = "backprop") -> float:
+    """Max relative error of one of ``net``'s gradients against finite differences.
+
+    x is one example (n_0, 1) or a few as columns (n_0, m); y the matching one-hot or target
+    columns (n_L, m), or an int label for one example. ``gradient`` picks what is checked:
+
+    ``"backprop"``  ``net.backprop``, one column at a time, summed (the default);
+    ``"engine"``    the engine's whole-batch BP1–BP4 on all columns at once;
+    ``"loop"``      the book's per-example ``matnet.loop.backprop`` (the oracle);
+    ``"sgd"``       the gradient ``net``'s training backend applies (e.g. the fused numba
+                    epoch), read back from one SGD step on copies of the parameters;
+    a callable      ``gradient(x, y) -> (nabla_b, nabla_w)``.
+
+    ``net`` is left exactly as it was. Below about 1e-6 the gradient is right; a float64
+    network typically shows 1e-8, a float32 one its own rounding, a few 1e-7.
+    """
+    x, y = _columns(x, y, net.weights)
+    fn = gradient if callable(gradient) else gradient_function(net, gradient)
+    return check_gradient(fn, net.weights, net.biases, x, y, eps)
+
+
+def gradient_function(net, name: str) -> GradientFn:
+    """The (x, y) -> (nabla_b, nabla_w) function called ``name`` (see ``gradcheck``) for net."""
+    if name == "backprop":
+        return lambda x, y: _sum_columns(net.backprop, x, y)
+    if name == "engine":
+        return lambda x, y: engine_gradient(net.weights, net.biases, x, y, net._kernels())
+    if name == "loop":
+        return lambda x, y: _sum_columns(
+            lambda xj, yj: loop.backprop(net.weights, net.biases, xj, yj), x, y
+        )
+    if name == "sgd":
+        return lambda x, y: sgd_gradient(net, x, y)
+    raise ValueError(f"gradient must be one of {GRADIENTS} or a callable, got {name!r}")
+
+
+def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels="numpy") -> Gradient:
+    """The engine's gradient of the cost summed over the columns of x (n_0, m), y (n_L, m).
+
+    One ``engine.forward`` and ``engine.backward`` on the m examples stacked as rows, as a
+    mini-batch is inside an epoch (BP3 is then a row sum, BP4 one product).
+    """
+    if isinstance(kernels, str):
+        kernels = engine.get_kernels(kernels)
+    dtype = np.asarray(weights[0]).dtype
+    rows_x = np.ascontiguousarray(np.asarray(x).T, dtype=dtype)
+    rows_y = np.ascontiguousarray(np.asarray(y).T, dtype=dtype)
+    sizes = [rows_x.shape[1]] + [w.shape[0] for w in weights]
+    ws = engine.Workspace(sizes, rows_x.shape[0], dtype)
+    engine.forward(weights, biases, rows_x, ws, kernels)
+    engine.backward(weights, rows_x, rows_y, ws, kernels)
+    return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
+
+
+def sgd_gradient(net, x: np.ndarray, y: np.ndarray) -> Gradient:
+    """The summed gradient ``net``'s backend trains with, read back from one SGD step.
+
+    One mini-batch of all m columns runs through the backend's ``train_epoch`` on copies of
+    the parameters with η = 2^20, so w' = w − (η/m) ∇ and ∇ = (w − w') m/η. The large power of
+    two keeps the read-back exact to about ε_mach·(|w| m/η + |∇|).
+    """
+    weights = [np.array(w, dtype=net.dtype, order="C") for w in net.weights]
+    biases = [np.array(b, dtype=net.dtype, order="C") for b in net.biases]
+    before_w = [w.copy() for w in weights]
+    before_b = [b.copy() for b in biases]
+    rows_x = np.ascontiguousarray(np.asarray(x).T, dtype=net.dtype)
+    rows_y = np.ascontiguousarray(np.asarray(y).T, dtype=net.dtype)
+    m = rows_x.shape[0]
+    order = np.arange(m, dtype=np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        net._engine.train_epoch(weights, biases, rows_x, rows_y, order, m, _SGD_ETA, False)
+    scale = m / _SGD_ETA
+    return (
+        [(b0.astype(np.float64) - b.astype(np.float64)) * scale for b0, b in zip(before_b, biases)],
+        [(w0.astype(np.float64) - w.astype(np.float64)) * scale for w0, w in zip(before_w, weights)],
+    )
+
+
+def _sum_columns(fn: GradientFn, x: np.ndarray, y: np.ndarray) -> Gradient:
+    """Σ_j fn(x_j, y_j) over the columns, each passed as an (n, 1) column."""
+    total_b, total_w = None, None
+    for j in range(x.shape[1]):
+        nabla_b, nabla_w = fn(x[:, j : j + 1], y[:, j : j + 1])
+        if total_b is None:
+            total_b = [np.array(g, np.float64) for g in nabla_b]
+            total_w = [np.array(g, np.float64) for g in nabla_w]
+        else:
+            total_b = [t + g for t, g in zip(total_b, nabla_b)]
+            total_w = [t + g for t, g in zip(total_w, nabla_w)]
+    return total_b, total_w
+
+
+def _columns(x, y, weights) -> tuple[np.ndarray, np.ndarray]:
+    """x as (n_0, m) and y as (n_L, m) float64 columns, checked; an int y is a label."""
+    n_in, n_out = weights[0].shape[1], weights[-1].shape[0]
+    x = np.asarray(x, np.float64)
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2 or x.shape[0] != n_in or x.shape[1] < 1:
+        raise ValueError(f"x must be an ({n_in}, m) array of m ≥ 1 columns, got shape {x.shape}")
+    if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
+        if not 0 <= y < n_out:
+            raise ValueError(f"y label must be in [0, {n_out}), got {y}")
+        y = np.eye(n_out)[:, [int(y)]]
+    y = np.asarray(y, np.float64)
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    if y.shape != (n_out, x.shape[1]):
+        raise ValueError(f"y must have shape ({n_out}, {x.shape[1]}) to match x, got {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite")
+    return x, y
+
+
+# ------------------------------------------------------------------------------------ CLI
+def _example(sizes: Sequence[int], seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """A real MNIST training image when the net takes 784 inputs and the data is at hand
+    (never downloaded here), else a random input; with a description of which."""
+    n_in, n_out = sizes[0], sizes[-1]
+    why = f"the network takes {n_in} inputs, not MNIST's 784"
+    if n_in == 784 and n_out >= 10:
+        from matnet import datasets
+        from matnet.errors import MatnetError
+
+        try:
+            training = datasets.load_mnist(download=False).training
+        except MatnetError as exc:
+            why = f"no MNIST data ({exc})"
+        else:
+            i = seed % training.labels.size
+            label = int(training.labels[i])
+            x = np.array(training.images[i], np.float64).reshape(-1, 1)
+            return x, np.eye(n_out)[:, [label]], f"MNIST training image {i} (digit {label})"
+    rng = np.random.default_rng(seed)
+    label = int(rng.integers(n_out))
+    x = rng.random((n_in, 1))
+    return x, np.eye(n_out)[:, [label]], f"a random input in [0, 1) with label {label}: {why}"
+
+
+def _seconds_per_call(fn: Callable[[], object], budget: float = 0.2) -> float:
+    """Median wall time of ``fn()`` over repeated calls filling about ``budget`` seconds."""
+    fn()  # warm-up (numba compiles on first call)
+    times: list[float] = []
+    spent = 0.0
+    while spent < budget and len(times) < 1000:
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+        spent += times[-1]
+    return float(np.median(times))
+
+
+def cli_main(args) -> int:
+    """``matnet gradcheck``: check backprop and the training backend on one example.
+
+    ``args`` has ``sizes``, ``backend``, ``seed`` and ``eps``. Prints the max relative errors,
+    the number of parameters, and the time of one backprop gradient against the finite
+    differences. Returns 0 when both errors are below TOLERANCE, else 1.
+    """
+    from matnet.network import Network
+
+    net = Network(args.sizes, backend=args.backend, seed=args.seed)
+    x, y, described = _example(net.sizes, args.seed)
+    n_weights = sum(w.size for w in net.weights)
+    n_biases = sum(b.size for b in net.biases)
+    n_params = n_weights + n_biases
+    backend = f"{net.backend} ({net._engine.name})" if net.backend == "auto" else net.backend
+    print(f"gradcheck {net.sizes}, backend {backend}, seed {args.seed}, eps {args.eps:g}")
+    print(f"example: {described}")
+
+    started = time.perf_counter()
+    numeric = numerical_gradient(net.weights, net.biases, x, y, args.eps)
+    fd_seconds = time.perf_counter() - started
+    floor = noise_floor(net.weights, net.biases, x, y, args.eps)
+    errors = {
+        "backprop": relative_error(net.backprop(x, y), numeric, floor),
+        "sgd": relative_error(sgd_gradient(net, x, y), numeric, floor),
+    }
+    bp_seconds = _seconds_per_call(lambda: net.backprop(x, y))
+    forward_seconds = _seconds_per_call(lambda: net.feedforward(x))
+
+    print(f"parameters checked: {n_params:,} ({n_weights:,} weights, {n_biases:,} biases)")
+    print(f"max relative error, net.backprop:            {errors['backprop']:.2e}")
+    print(f"max relative error, training backend's step: {errors['sgd']:.2e}")
+    print(
+        f"one backprop gradient:      {bp_seconds * 1e3:10.3f} ms"
+        f"  (≈ {bp_seconds / forward_seconds:.1f} forward passes of {forward_seconds * 1e3:.3f} ms)"
+    )
+    print(
+        f"finite-difference gradient: {fd_seconds * 1e3:10.1f} ms"
+        f"  ({2 * n_params:,} forward passes, {fd_seconds / bp_seconds:,.0f}x backprop)"
+    )
+    ok = max(errors.values()) < TOLERANCE
+    print(f"{'PASS' if ok else 'FAIL'}: max relative error {'<' if ok else '≥'} {TOLERANCE:g}")
+    return 0 if ok else 1
