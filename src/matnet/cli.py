@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--seeds", type=_positive_int, default=None, help="seeds per experiment")
     reproduce.add_argument("--only", action="append", default=None, metavar="NAME", help="e.g. '30 hidden'")
     reproduce.add_argument("--backend", choices=BACKENDS, default="auto")
+    reproduce.add_argument("--dtype", type=_dtype, default=np.dtype(np.float64))
     reproduce.add_argument("--data-dir", default=None)
     reproduce.set_defaults(run=cmd_reproduce)
 

@@ -46,14 +46,19 @@ class Run:
 
 
 def run_experiment(
-    experiment: Experiment, data: datasets.Split, epochs: int, batch_size: int, backend: str
+    experiment: Experiment,
+    data: datasets.Split,
+    epochs: int,
+    batch_size: int,
+    backend: str,
+    dtype: np.dtype | type = np.float64,
 ) -> list[Run]:
     """Train ``experiment.seeds`` networks (seeds 0, 1, ...) and record every epoch."""
     runs = []
     for seed in range(experiment.seeds):
         np.random.seed(seed)
         random.seed(seed)
-        net = Network(list(experiment.sizes), backend=backend)
+        net = Network(list(experiment.sizes), backend=backend, dtype=dtype)
         net.prepare(batch_size)
         run = Run(seed, [], [])
 
@@ -69,12 +74,12 @@ def run_experiment(
     return runs
 
 
-def table(rows: list[tuple[Experiment, list[Run]]], epochs: int) -> str:
+def table(rows: list[tuple[Experiment, list[Run]]], epochs: int, dtype: np.dtype) -> str:
     """The Markdown table of best/mean accuracies and seconds per epoch."""
     lines = [
-        f"| network | η | seeds | best epoch, best seed | mean of best epochs | mean after epoch {epochs} "
-        "| per-seed best | s / epoch | book |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| network | η | dtype | seeds | best epoch, best seed | mean of best epochs "
+        f"| mean after epoch {epochs} | per-seed best | s / epoch | book |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for experiment, runs in rows:
         bests = [max(r.accuracies) for r in runs]
@@ -82,15 +87,15 @@ def table(rows: list[tuple[Experiment, list[Run]]], epochs: int) -> str:
         seconds = statistics.median(s for r in runs for s in r.seconds)
         sizes = "[" + ", ".join(map(str, experiment.sizes)) + "]"
         lines.append(
-            f"| {sizes} | {experiment.eta:g} | {len(runs)} | {max(bests):.2%} | {statistics.mean(bests):.2%} "
-            f"| {statistics.mean(lasts):.2%} | {', '.join(f'{b:.2%}' for b in bests)} | {seconds:.3f} "
-            f"| {experiment.book} |"
+            f"| {sizes} | {experiment.eta:g} | {dtype} | {len(runs)} | {max(bests):.2%} "
+            f"| {statistics.mean(bests):.2%} | {statistics.mean(lasts):.2%} "
+            f"| {', '.join(f'{b:.2%}' for b in bests)} | {seconds:.3f} | {experiment.book} |"
         )
     return "\n".join(lines)
 
 
 def cli_main(args) -> int:
-    data = datasets.load_mnist(args.data_dir)
+    data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     chosen = [e for e in EXPERIMENTS if not args.only or e.name in args.only]
     if not chosen:
         names = ", ".join(repr(e.name) for e in EXPERIMENTS)
@@ -100,7 +105,7 @@ def cli_main(args) -> int:
     for experiment in chosen:
         if args.seeds:
             experiment = dataclasses.replace(experiment, seeds=args.seeds)
-        runs = run_experiment(experiment, data, args.epochs, args.batch_size, args.backend)
+        runs = run_experiment(experiment, data, args.epochs, args.batch_size, args.backend, args.dtype)
         rows.append((experiment, runs))
-    print(table(rows, args.epochs))
+    print(table(rows, args.epochs, args.dtype))
     return 0
