@@ -1,0 +1,17 @@
+"""Evaluation (classify and count) of the 10,000 test images, every path that evaluates."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import EVALUATE_ROUNDS, runner_or_skip, time_runner
+from matnet import workloads as wl
+
+EVALUATIONS = [w.name for w in wl.WORKLOADS if w.kind == "evaluate"]
+
+
+@pytest.mark.parametrize("path", [p for p in wl.PATHS if p != "fused"])
+@pytest.mark.parametrize("name", EVALUATIONS)
+def test_evaluate(benchmark, workload_state, name, path):
+    runner = runner_or_skip(workload_state(name), path)
+    time_runner(benchmark, runner, EVALUATE_ROUNDS)

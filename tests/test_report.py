@@ -1,0 +1,140 @@
+"""matnet.report: measuring tiny workloads, the Markdown table, JSON, plot and CLI errors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from matnet import report
+from matnet import workloads as wl
+
+
+def synthetic_state(w: wl.Workload) -> wl.State:
+    rng = np.random.default_rng(0)
+    x = rng.random((w.n_examples + 20, w.sizes[0]))
+    x[x < 0.8] = 0.0
+    return wl.setup(w, (x, rng.integers(0, w.sizes[-1], x.shape[0])))
+
+
+TINY = [
+    dataclasses.replace(wl.BOOK, n_examples=200),
+    dataclasses.replace(wl.find("evaluate-784-30-10-f64"), n_examples=100),
+    wl.find("step-784-30-10-m10-f32"),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_report():
+    messages: list[str] = []
+    result = report.run(TINY, rounds=2, loop_examples=50, state_for=synthetic_state, peak_size=128,
+                        measure_compile=False, paths=wl.CORE_PATHS, progress=messages.append)
+    result["messages"] = messages
+    return result
+
+
+def test_run_measures_every_available_path(tiny_report):
+    epoch, evaluate, step = tiny_report["workloads"]
+    assert set(epoch["paths"]) == {"loop", "numpy", "numba-kernels", "fused"}
+    assert set(evaluate["paths"]) == {"loop", "numpy", "numba-kernels"}
+    assert step["rounds"] == 2 * report.STEP_ROUND_FACTOR
+    loop = epoch["paths"]["loop"]
+    assert (loop["examples"], loop["scale"]) == (50, 4.0) and len(loop["samples"]) == 2
+    assert epoch["paths"]["fused"]["scale"] == 1.0
+    for r in tiny_report["workloads"]:
+        assert r["fastest"] != "loop" and r["gflops"] > 0 and r["fraction_of_peak"] > 0
+        assert r["paths"]["loop"]["speedup"] == pytest.approx(1.0)
+        for e in r["paths"].values():
+            assert e["speedup"] == pytest.approx(float(np.median(e["speedup_samples"])))
+    assert set(tiny_report["peak_gflops"]) >= {"float64", "float32", "matrix", "threads"}
+    assert len(tiny_report["messages"]) == 4  # peak, then one line per workload
+
+
+def test_markdown_table(tiny_report):
+    text = report.markdown(tiny_report)
+    assert "| workload | GFLOP | loop | numpy | numba-kernels | fused | fastest | GFLOP/s | of peak |" in text
+    assert "| workload | GFLOP | loop | numpy | numba-kernels | fastest | GFLOP/s | of peak |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| epoch-784-30-10-m10-f64"))
+    assert "†" in row and row.count("x)") == 4
+    assert "† timed on the first 50 examples" in text
+    assert "BLAS" in text and "Matmul peak" in text and "not measured" in text
+    assert "Paths limited to loop, numpy, numba-kernels, fused" in text
+    if tiny_report["workloads"][0]["skipped"]:
+        assert "Not run:" in text
+
+
+def test_json_round_trip(tiny_report, tmp_path):
+    path = tmp_path / "bench.json"
+    report.write_json(tiny_report, path)
+    loaded = json.loads(path.read_text())
+    env = loaded["environment"]
+    for key in ("date", "cpu_model", "numpy", "numba", "blas", "blas_threads", "python"):
+        assert key in env
+    assert loaded["workloads"][0]["paths"]["fused"]["samples"]
+
+
+def test_plot_writes_a_png(tiny_report, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "speedups.png"
+    report.plot(tiny_report, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def args(**kw) -> argparse.Namespace:
+    return argparse.Namespace(**{"quick": True, "json": None, "plot": None, "workload": None, **kw})
+
+
+def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
+    assert report.cli_main(args(plot=str(tmp_path / "x.png"))) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs matplotlib" in err and "Traceback" not in err
+
+
+def test_unknown_workload_is_a_clear_error(capsys):
+    assert report.cli_main(args(workload=["epoch-1-2"])) == 2
+    assert "unknown workload epoch-1-2" in capsys.readouterr().err
+
+
+def test_environment_without_threadpoolctl(monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    libs = report.blas_info()
+    assert "threadpoolctl not installed" in libs[0]["source"]
+    assert "threadpoolctl not installed" in report.blas_summary(libs)
+    assert report.blas_threads(libs) is None
+    env = report.environment()
+    assert env["blas_threads"] is None and env["cpu_model"]
+
+
+def test_blas_summary_names_kernel_and_threads():
+    libs = [{"internal_api": "openblas", "version": "0.3.31", "architecture": "SkylakeX", "num_threads": 2}]
+    assert report.blas_summary(libs) == "BLAS: openblas 0.3.31 (SkylakeX, 2 threads)"
+
+
+def test_compile_seconds_runs_fresh_processes(monkeypatch):
+    monkeypatch.setattr(report, "_COMPILE_SCRIPT",
+                        "import json, os; print(json.dumps({'fused': 1.0, 'kernels': 0.5, "
+                        "'dir': os.environ['NUMBA_CACHE_DIR']}))")
+    result = report.compile_seconds()
+    assert result["cold"]["fused"] == 1.0 and result["cold"]["dir"] == result["cached"]["dir"]
+    line = report._compile_line(result)
+    assert "fused epoch 1.00 s cold, 1.00 s from the on-disk cache" in line
+    monkeypatch.setattr(report, "_COMPILE_SCRIPT", "raise SystemExit('boom')")
+    assert "failed" in report._compile_line(report.compile_seconds())
+
+
+def test_format_seconds():
+    assert [report.format_seconds(t) for t in (2.345, 0.0123, 9.5e-5)] == ["2.35 s", "12.3 ms", "95 µs"]
+
+
+def test_examples_for():
+    m1 = wl.find("epoch-784-30-10-m1-f64")
+    assert report.examples_for(wl.BOOK, "loop", 100) == 100
+    assert report.examples_for(wl.BOOK, "numpy", 100) is None
+    assert report.examples_for(m1, "numpy", 100) == 100
+    assert report.examples_for(m1, "fused", 100) is None
+    assert report.examples_for(wl.find("evaluate-784-30-10-f64"), "loop", 100) is None
