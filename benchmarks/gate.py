@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from matnet import workloads as wl
+from matnet.report import format_seconds
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "gate.toml"
@@ -82,8 +83,8 @@ class Outcome:
             tries = f"; {len(self.attempts)} attempts: " + ", ".join(f"{a.ratio:.2f}x" for a in self.attempts)
         return (
             f"{verdict} {c.name} [{c.workload}]: measured ratio {m.ratio:.2f}x {relation} threshold "
-            f"{c.min_ratio:.2f}x ({c.fast} {_fmt(m.fast_seconds)} vs {c.slow} {_fmt(m.slow_seconds)} "
-            f"per {self.unit}{tries})"
+            f"{c.min_ratio:.2f}x ({c.fast} {format_seconds(m.fast_seconds)} vs "
+            f"{c.slow} {format_seconds(m.slow_seconds)} per {self.unit}{tries})"
         )
 
     @property
@@ -91,12 +92,6 @@ class Outcome:
         return max(self.attempts, key=lambda a: a.ratio)
 
 
-def _fmt(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.3g} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g} ms"
-    return f"{seconds * 1e6:.3g} µs"
 
 
 # ------------------------------------------------------------------------------------ core

@@ -61,7 +61,8 @@ def test_gate_fails_when_the_fast_path_is_slowed(tiny_state, capsys):
     m = outcome.best
     assert line.startswith("FAIL fused-vs-loop-epoch [epoch-784-30-10-m10-f64]")
     assert f"measured ratio {m.ratio:.2f}x < threshold {check.min_ratio:.2f}x" in line
-    assert f"fused {gate._fmt(m.fast_seconds)} vs loop {gate._fmt(m.slow_seconds)} per epoch" in line
+    fast, slow = gate.format_seconds(m.fast_seconds), gate.format_seconds(m.slow_seconds)
+    assert f"fused {fast} vs loop {slow} per epoch" in line
     assert m.ratio < 2 < check.min_ratio
 
 
