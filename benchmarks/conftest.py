@@ -1,5 +1,5 @@
 """Fixtures of the benchmark suite: workload states built once per session, and a helper
-that times a matnet.workloads Runner with pytest-benchmark.
+that times a matnet.bench.workloads Runner with pytest-benchmark.
 
 Run with ``pytest benchmarks --benchmark-only`` (pyproject's testpaths keep the unit-test run
 from collecting this folder); ``--blas-threads N`` limits BLAS threads for the session
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 SHARED_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
 if not os.environ.get("MATNET_DATA") and SHARED_MNIST.is_dir():
@@ -53,7 +53,7 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    from matnet.report import blas_summary, cpu_model
+    from matnet.bench.report import blas_summary, cpu_model
 
     return f"matnet: {cpu_model()}, {os.cpu_count()} logical CPUs; {blas_summary()}"
 

@@ -2,7 +2,7 @@
 
 Absolute times mean nothing on a shared 2-core machine; a ratio of two paths timed
 interleaved in one process does (GUIDE §3). Each check in gate.toml names a workload (or a
-kernel case) of ``matnet.workloads``, a fast and a slow path, and the minimum speedup
+kernel case) of ``matnet.bench.workloads``, a fast and a slow path, and the minimum speedup
 slow/fast. The gate warms both paths up, times them in ``rounds`` interleaved rounds (A B,
 B A, …), takes the median of the per-round ratios, and re-measures a failing check up to
 ``retries`` times before declaring failure (a check passes if any attempt clears its
@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from matnet import workloads as wl
-from matnet.report import format_seconds
+from matnet.bench import workloads as wl
+from matnet.bench.report import format_seconds
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CONFIG = HERE / "gate.toml"
@@ -44,7 +44,7 @@ class Check:
     """One ratio to hold: median slow/fast speedup ≥ ``min_ratio`` on ``workload``."""
 
     name: str
-    workload: str  # a matnet.workloads workload name, or a kernel case ("kernel-…")
+    workload: str  # a matnet.bench.workloads workload name, or a kernel case ("kernel-…")
     fast: str  # path (registry name for kernel cases)
     slow: str
     min_ratio: float
@@ -134,7 +134,7 @@ def run_gate(
 
 
 class MatnetRunners:
-    """Runners for checks from matnet.workloads; workload states are built once and shared."""
+    """Runners for checks from matnet.bench.workloads; workload states are built once and shared."""
 
     def __init__(self, data_dir: str | None = None, kernel_sample_seconds: float = 0.02):
         self.data_dir = data_dir
@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     say = print
 
+    from matnet.bench.report import blas_summary, cpu_model
     from matnet.errors import MatnetError
-    from matnet.report import blas_summary, cpu_model
 
     try:
         settings, checks = load_config(args.config)

@@ -1,4 +1,4 @@
-"""Examples as rows or as columns? The measurement behind matnet.engine's layout choice.
+"""Examples as rows or as columns? The measurement behind matnet.core.engine's layout choice.
 
 Runs the same NumPy mini-batch SGD epoch two ways on the book's workload and prints seconds
 per epoch, interleaved (rows, columns, rows, ...) and as medians:
@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from matnet import datasets
-from matnet.kernels import get_kernels
+from matnet.core.kernels import get_kernels
 
 K = get_kernels("numpy")
 

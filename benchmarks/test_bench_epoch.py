@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import EPOCH_ROUNDS, LOOP_EXAMPLES, runner_or_skip, time_runner
-from matnet import workloads as wl
-from matnet.report import examples_for
+from matnet.bench import workloads as wl
+from matnet.bench.report import examples_for
 
 EPOCHS = [w.name for w in wl.WORKLOADS if w.kind == "epoch"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import EVALUATE_ROUNDS, runner_or_skip, time_runner
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 EVALUATIONS = [w.name for w in wl.WORKLOADS if w.kind == "evaluate"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 
 @pytest.mark.parametrize("registry", wl.KERNEL_PATHS)

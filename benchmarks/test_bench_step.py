@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import STEP_ROUNDS, runner_or_skip, time_runner
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 STEPS = [w.name for w in wl.WORKLOADS if w.kind == "step"]
 

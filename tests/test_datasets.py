@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matnet import datasets
+from matnet.data import datasets
 from matnet.datasets import FILES, SHA256, load_fashion_mnist, load_mnist, locate_mnist, read_idx
 from matnet.errors import ChecksumError, CorruptDataError, DataError, MissingDataError
 from tests._http_server import closed_port_url, link_copy, mnist_dir_or_skip
@@ -340,7 +340,7 @@ def test_a_complete_user_cache_is_used_from_an_empty_checkout(
 
 def test_running_from_this_checkout_uses_its_data_folder() -> None:
     root = Path(__file__).resolve().parents[1]
-    if Path(datasets.__file__).resolve() != root / "src" / "matnet" / "datasets.py":
+    if Path(datasets.__file__).resolve() != root / "src" / "matnet" / "data" / "datasets.py":
         pytest.skip("matnet is not imported from this checkout")
     assert datasets.default_data_dir() == root / "data" / "mnist"
 

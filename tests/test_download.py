@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matnet import datasets
+from matnet.data import datasets
 from matnet.datasets import FILES, download_mnist, load_mnist
 from matnet.errors import DataError, DownloadError
 from tests._http_server import (

@@ -14,7 +14,7 @@ import random
 import numpy as np
 import pytest
 
-from matnet.loop import LoopNetwork
+from matnet.core.loop import LoopNetwork
 from matnet.network import Network
 from tests.helpers import book_pairs, synthetic
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matnet import engine, loop
-from matnet.fused import FusedTrainer, padded_width, sparse_rows
-from matnet.kernels import get_kernels
+from matnet.core import engine, loop
+from matnet.core.fused import FusedTrainer, padded_width, sparse_rows
+from matnet.core.kernels import get_kernels
 from tests.helpers import synthetic
 
 

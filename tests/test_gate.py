@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 ROOT = Path(__file__).resolve().parent.parent
 GATE_TOML = ROOT / "benchmarks" / "gate.toml"

@@ -9,9 +9,9 @@ import pytest
 
 import matnet
 import matnet.cli
-from matnet import loop
+from matnet.core import loop
+from matnet.core.loop import LoopNetwork
 from matnet.gradcheck import check_gradient, numerical_gradient, relative_error
-from matnet.loop import LoopNetwork
 from matnet.network import Network
 
 # The module; ``matnet.gradcheck`` itself is the function (checked below).

@@ -9,8 +9,8 @@ import pytest
 
 import matnet
 import matnet.network as network
-from matnet import loop
-from matnet.loop import LoopNetwork
+from matnet.core import loop
+from matnet.core.loop import LoopNetwork
 from tests.helpers import book_pairs, synthetic
 
 

@@ -14,9 +14,10 @@ SOURCE = Path(matnet.__file__).parent
 
 CHECK = """
 import numpy as np
-from matnet import backends, loop
-from matnet.fused import FusedTrainer
-from matnet.kernels import get_kernels
+from matnet.core import backends
+from matnet.core import loop
+from matnet.core.fused import FusedTrainer
+from matnet.core.kernels import get_kernels
 rng = np.random.default_rng(0)
 sizes = [12, 5, 3]
 x = rng.random((30, 12)); x[x < 0.6] = 0

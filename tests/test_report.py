@@ -1,4 +1,4 @@
-"""matnet.report: measuring tiny workloads, the Markdown table, JSON, plot and CLI errors."""
+"""matnet.bench.report: measuring tiny workloads, the Markdown table, JSON, plot and CLI errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from matnet import report
-from matnet import workloads as wl
+from matnet.bench import report
+from matnet.bench import workloads as wl
 
 
 def synthetic_state(w: wl.Workload) -> wl.State:

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from matnet import shuffle
+from matnet.core import shuffle
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 99])

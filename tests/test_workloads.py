@@ -1,4 +1,4 @@
-"""matnet.workloads: the catalogue, the FLOP formula, the states and the runners.
+"""matnet.bench.workloads: the catalogue, the FLOP formula, the states and the runners.
 
 Runners are exercised on small synthetic problems (a few hundred examples), so these tests
 are fast; the real workloads are timed by benchmarks/, `matnet bench` and the gate.
@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 SIZES = (784, 30, 10)
 

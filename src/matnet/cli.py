@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matnet.backends import BACKENDS
+from matnet.core.backends import BACKENDS
 from matnet.errors import MatnetError
 
 
@@ -228,7 +228,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from matnet import baselines, datasets
+    from matnet import datasets
+    from matnet.experiments import baselines
 
     data = datasets.load_mnist(args.data_dir)
     if args.kind == "darkness":
@@ -246,13 +247,13 @@ def cmd_gradcheck(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from matnet import reproduce
+    from matnet.experiments import reproduce
 
     return reproduce.cli_main(args)
 
 
 def cmd_bench(args) -> int:
-    from matnet import report
+    from matnet.bench import report
 
     return report.cli_main(args)
 

@@ -10,7 +10,7 @@ That costs two forward passes per parameter — 47,720 for [784, 30, 10] — whe
 gets all 23,860 derivatives for about the price of two: the book's point in §2.8.
 
 The finite differences run on float64 copies of the parameters with their own small
-forward pass (no code shared with ``matnet.engine`` or ``matnet.loop``), so the network is
+forward pass (no code shared with ``matnet.core.engine`` or ``matnet.core.loop``), so the network is
 never touched and a bug in either engine cannot hide in the check.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from matnet import engine, loop
+from matnet.core import engine, loop
 
 Gradient = tuple[list[np.ndarray], list[np.ndarray]]  # (nabla_b, nabla_w) in the book's layout
 GradientFn = Callable[[np.ndarray, np.ndarray], Gradient]
@@ -154,7 +154,7 @@ def gradcheck(net, x, y, eps: float = 1e-5, *, gradient: str | GradientFn = "bac
 
     ``"backprop"``  ``net.backprop``, one column at a time, summed (the default);
     ``"engine"``    the engine's whole-batch BP1–BP4 on all columns at once;
-    ``"loop"``      the book's per-example ``matnet.loop.backprop`` (the oracle);
+    ``"loop"``      the book's per-example ``matnet.core.loop.backprop`` (the oracle);
     ``"sgd"``       the gradient ``net``'s training backend applies (e.g. the fused numba
                     epoch), read back from one SGD step on copies of the parameters;
     a callable      ``gradient(x, y) -> (nabla_b, nabla_w)``.

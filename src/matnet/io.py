@@ -31,7 +31,7 @@ from typing import IO, TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from matnet import validation
+from matnet.core import validation
 from matnet.errors import ModelFileError
 
 if TYPE_CHECKING:

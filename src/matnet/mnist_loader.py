@@ -26,7 +26,7 @@ import os
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .datasets import N_CLASSES, N_PIXELS, load_mnist
+from matnet.data.datasets import N_CLASSES, N_PIXELS, load_mnist
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
 

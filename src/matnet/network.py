@@ -15,7 +15,7 @@ epoch — so after ``np.random.seed(s); random.seed(s)`` matnet follows the book
 ``np.random.Generator`` draws the parameters and the shuffles, touching no global state.
 
 ``SGD`` stacks the training data into matrices once per call, then runs each epoch on a
-backend (see ``matnet.backends``). ``self.weights`` / ``self.biases`` are the parameters the
+backend (see ``matnet.core.backends``). ``self.weights`` / ``self.biases`` are the parameters the
 backends update, in place; replacing or editing them between calls is respected.
 """
 
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from matnet import engine, validation
-from matnet.backends import BACKENDS, make_backend
+from matnet.core import engine, validation
+from matnet.core.backends import BACKENDS, make_backend
+from matnet.core.kernels import numpy_kernels
+from matnet.core.shuffle import book_permutation
 from matnet.errors import DivergenceError
-from matnet.kernels import numpy_kernels
-from matnet.shuffle import book_permutation
 
 
 def sigmoid(z):

@@ -18,7 +18,7 @@ With Δ^l the (m, n_l) deltas and ⊙ the Hadamard product, the book's four equa
     BP4  ∂C/∂W^l = (Δ^l)ᵀ A^{l-1}                      weight gradient: one product
 
 with σ'(Z) = A ⊙ (1 - A) read from the stored activations instead of a second exp.
-The elementwise parts come from a kernel registry (``matnet.kernels``).
+The elementwise parts come from a kernel registry (``matnet.core.kernels``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matnet.kernels import Kernels, get_kernels
+from matnet.core.kernels import Kernels, get_kernels
 
 Arrays = Sequence[np.ndarray]
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matnet.kernels.jit import cached_njit
+from matnet.core.kernels.jit import cached_njit
 
 
 @cached_njit

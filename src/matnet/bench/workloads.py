@@ -6,10 +6,10 @@ permutation — and :func:`make_runner` returns, for one *path* (a way of comput
 :class:`Runner`: a zero-argument callable that runs the workload once from the initial
 parameters. Paths:
 
-``loop``           the book's per-example algorithm (``matnet.loop``): the 1x baseline
-``numpy``          the whole-batch engine (``matnet.engine``) with the NumPy kernels
+``loop``           the book's per-example algorithm (``matnet.core.loop``): the 1x baseline
+``numpy``          the whole-batch engine (``matnet.core.engine``) with the NumPy kernels
 ``numba-kernels``  the same engine with the numba kernels
-``fused``          the compiled whole-epoch trainer (``matnet.fused.FusedTrainer``)
+``fused``          the compiled whole-epoch trainer (``matnet.core.fused.FusedTrainer``)
 ``torch``, ``jax`` optional peers, the same math (quadratic cost summed over the batch and
                    divided by its size, plain SGD with the same η); available when installed
 
@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matnet import engine, loop
-from matnet.kernels import get_kernels
+from matnet.core import engine, loop
+from matnet.core.kernels import get_kernels
 
 SEED = 0  # initial parameters and permutation of every workload
 ETA = 3.0  # the book's learning rate
@@ -407,7 +407,7 @@ def _engine_runner(state: State, path: str, k: int) -> Runner:
 
 
 def _fused_runner(state: State, path: str, k: int) -> Runner:
-    from matnet.fused import FusedTrainer
+    from matnet.core.fused import FusedTrainer
 
     w = state.workload
     trainer = FusedTrainer(w.sizes, np.dtype(w.dtype))

@@ -14,7 +14,7 @@ machine whose other core is busy, multi-threaded OpenBLAS can be many times slow
 engine's small products (and its spinning worker threads slow whatever runs next), so compare
 with ``OPENBLAS_NUM_THREADS=1 matnet bench`` (the CI gate always runs at one BLAS thread).
 
-Workloads, state and runners come from ``matnet.workloads``, as in the benchmark suite and
+Workloads, state and runners come from ``matnet.bench.workloads``, as in the benchmark suite and
 the CI gate, so the three measure the same things.
 """
 
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matnet import workloads as wl
+from matnet.bench import workloads as wl
 
 FULL_ROUNDS = 5
 QUICK_ROUNDS = 3
@@ -199,8 +199,8 @@ _COMPILE_SCRIPT = r"""
 import json, time
 t0 = time.perf_counter()
 import numpy as np
-from matnet.fused import FusedTrainer
-from matnet.kernels import get_kernels
+from matnet.core.fused import FusedTrainer
+from matnet.core.kernels import get_kernels
 t1 = time.perf_counter()
 rng = np.random.default_rng(0)
 sizes = (784, 30, 10)
@@ -444,7 +444,7 @@ def _footnote(report: dict, scaled: bool) -> str:
         + f"Medians of {report['rounds']} interleaved rounds after warm-up (steps: "
         f"{report['rounds'] * STEP_ROUND_FACTOR}); speedup = median of per-round ratios to the loop "
         f"of the same round. GFLOP/s and peak fraction are for the fastest path, in dense-equivalent "
-        f"FLOPs (see matnet.workloads; the fused path skips zero pixels, so it performs fewer)."
+        f"FLOPs (see matnet.bench.workloads; the fused path skips zero pixels, so it performs fewer)."
     )
     if scaled:
         torch = any("torch" in r["paths"] for r in report["workloads"])

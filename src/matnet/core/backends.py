@@ -1,8 +1,8 @@
 """The interchangeable ways of running an epoch, behind one small interface.
 
-``loop``  the book's per-example algorithm (matnet.loop): the 1x baseline.
-``numpy`` the whole-batch engine (matnet.engine) with the NumPy kernels.
-``numba`` the fused compiled epoch (matnet.fused); single steps use the engine with the
+``loop``  the book's per-example algorithm (matnet.core.loop): the 1x baseline.
+``numpy`` the whole-batch engine (matnet.core.engine) with the NumPy kernels.
+``numba`` the fused compiled epoch (matnet.core.fused); single steps use the engine with the
           numba kernels (faster than NumPy's on the book's small batches), and evaluation
           the engine with the NumPy kernels: on 2,048-row chunks NumPy's SIMD exp measured
           ~2.7x faster than numba's scalar one.
@@ -17,9 +17,9 @@ import time
 import numba
 import numpy as np
 
-from matnet import engine, loop
-from matnet.fused import FusedTrainer
-from matnet.kernels import get_kernels
+from matnet.core import engine, loop
+from matnet.core.fused import FusedTrainer
+from matnet.core.kernels import get_kernels
 
 BACKENDS = ("auto", "numba", "numpy", "loop")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ChecksumError, CorruptDataError, DataError, MissingDataError
+from matnet.errors import ChecksumError, CorruptDataError, DataError, MissingDataError
 
 __all__ = [
     "FASHION_SHA256",

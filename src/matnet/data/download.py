@@ -19,7 +19,8 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import DownloadError
+from matnet.errors import DownloadError
+
 from .idx import FILES, RAW_SIZES, SHA256, find_idx_file, missing_files_message
 
 __all__ = ["MIRRORS", "download_mnist"]

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from matnet.kernels.jit import cached_njit
+from matnet.core.kernels.jit import cached_njit
 
 
 @cached_njit(inline="always")

@@ -2,7 +2,7 @@
 
 This is chapter 1–2's ``network.py`` written for Python 3: backpropagation runs once per
 training example on (n, 1) column vectors and the mini-batch gradient is the sum of those
-per-example gradients. It deliberately shares no code with ``matnet.engine`` (not even the
+per-example gradients. It deliberately shares no code with ``matnet.core.engine`` (not even the
 sigmoid), so that a bug in one cannot hide the same bug in the other.
 """
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .errors import CorruptDataError, DataError, MissingDataError, UnsafePickleError
+from matnet.errors import CorruptDataError, DataError, MissingDataError, UnsafePickleError
+
 from .idx import N_CLASSES, N_PIXELS, read_bytes
 from .split import LabeledImages, Split, cache_get, cache_put, file_key, float_dtype
 

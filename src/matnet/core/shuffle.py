@@ -17,7 +17,7 @@ import random
 
 import numpy as np
 
-from matnet.kernels.jit import cached_njit
+from matnet.core.kernels.jit import cached_njit
 
 _N = 624
 _M = 397

@@ -3,7 +3,7 @@
 The engine looks kernels up by registry name, so both implementations run the same tests and
 the same benchmarks and cannot drift apart::
 
-    from matnet.kernels import REGISTRIES
+    from matnet.core.kernels import REGISTRIES
     k = REGISTRIES["numba"]
     k.sigmoid(z, out=a)
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matnet.kernels import numba_kernels, numpy_kernels
+from matnet.core.kernels import numba_kernels, numpy_kernels
 
 Kernel = Callable[..., np.ndarray]
 

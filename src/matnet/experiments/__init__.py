@@ -1,0 +1,1 @@
+"""The book's experiments: the chapter-1 results table and the non-network baselines."""
