@@ -27,15 +27,21 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, NamedTuple
+from typing import IO, NamedTuple, Protocol
 
 import numpy as np
 
 from matnet.core import validation
 from matnet.errors import ModelFileError
 
-if TYPE_CHECKING:
-    from matnet.network import Network
+
+class Network(Protocol):
+    """What ``save_network`` reads of a network (``matnet.network.Network`` has it)."""
+
+    sizes: list[int]
+    dtype: np.dtype
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
 
 FORMAT = "matnet-network"
 VERSION = 1
@@ -261,30 +267,3 @@ def _read_sizes(arr: np.ndarray, fail: Callable[[str], ModelFileError]) -> list[
     if arr.ndim != 1 or arr.dtype.kind not in "iu" or arr.size < 2 or (arr < 1).any():
         raise fail(f"sizes must be ≥ 2 positive integers, got {arr!r}")
     return [int(n) for n in arr]
-
-
-def load_network(path: str | os.PathLike[str], cls: type[Network] | None = None, **kwargs) -> Network:
-    """A network rebuilt from ``path`` (written by ``save_network``), exactly as saved.
-
-    ``cls`` defaults to ``matnet.network.Network``; ``kwargs`` (``backend=``,
-    ``check_finite=``, ``seed=``/``rng=``, even ``dtype=`` to convert) go to its constructor.
-    Building the network draws no global random numbers: its random initial parameters come
-    from a private generator and are overwritten by the file's. Without ``seed``/``rng`` the
-    loaded network then shuffles like any book-mode Network (from ``random``); with one, it
-    continues exactly as ``cls(sizes, seed=...)`` would after initialisation.
-    """
-    saved = read_network(path)
-    if cls is None:
-        from matnet.network import Network
-
-        cls = Network
-    kwargs.setdefault("dtype", saved.dtype)
-    book_mode = kwargs.get("seed") is None and kwargs.get("rng") is None
-    if book_mode:
-        kwargs["rng"] = np.random.default_rng(0)
-    net = cls(saved.sizes, **kwargs)
-    if book_mode:
-        net._rng = None  # the private generator only served the discarded initialisation
-    net.weights = [np.array(w, dtype=net.dtype, order="C") for w in saved.weights]
-    net.biases = [np.array(b, dtype=net.dtype, order="C") for b in saved.biases]
-    return net

@@ -100,6 +100,7 @@ class Network:
         seed: int | None = None,
         rng: np.random.Generator | None = None,
         check_finite: bool = True,
+        _initialise: bool = True,
     ):
         sizes = validation.check_sizes(sizes)
         self.dtype = np.dtype(dtype)
@@ -116,6 +117,9 @@ class Network:
         self._prepared = False
         self.num_layers = len(sizes)
         self.sizes = sizes
+        if not _initialise:  # from_parameters sets them
+            self.biases, self.weights = [], []
+            return
         if self._rng is None:
             randn = np.random.randn
         else:
@@ -257,10 +261,35 @@ class Network:
 
     @classmethod
     def load(cls, path: str | Path, **kwargs) -> Network:
-        """A Network rebuilt from a file written by ``save`` (validated, never unpickled)."""
+        """A Network rebuilt from a file written by ``save`` (validated, never unpickled).
+
+        ``kwargs`` are ``from_parameters``'s: ``backend=``, ``check_finite=``, ``seed=``/``rng=``
+        (shuffles from that generator; without one, from ``random`` as in the book) and
+        ``dtype=`` to convert (default: the file's dtype).
+        """
         from matnet import io
 
-        return io.load_network(path, cls=cls, **kwargs)
+        saved = io.read_network(path)
+        kwargs.setdefault("dtype", saved.dtype)
+        return cls.from_parameters(saved.weights, saved.biases, **kwargs)
+
+    @classmethod
+    def from_parameters(cls, weights, biases, **kwargs) -> Network:
+        """A Network with these weights and biases (the book's layouts), drawing no random numbers.
+
+        ``weights[l]`` is (n_{l+1}, n_l) and ``biases[l]`` is (n_{l+1}, 1); the layer sizes follow
+        from them. ``kwargs`` are the constructor's keywords. The arrays are copied.
+        """
+        weights = [np.asarray(w) for w in weights]
+        biases = [np.asarray(b) for b in biases]
+        if not weights or any(w.ndim != 2 for w in weights):
+            raise ValueError("weights must be a non-empty list of 2-D (n_out, n_in) arrays")
+        sizes = [weights[0].shape[1], *(w.shape[0] for w in weights)]
+        net = cls(sizes, _initialise=False, **kwargs)
+        net.weights = [np.array(w, dtype=net.dtype, order="C") for w in weights]
+        net.biases = [np.array(b, dtype=net.dtype, order="C") for b in biases]
+        net._parameters()  # shapes, dtypes and finiteness checked now, not at first use
+        return net
 
     # -------------------------------------------------------------------- internals
     def _kernels(self):
