@@ -15,8 +15,9 @@ from numpy.typing import DTypeLike
 
 from matnet.errors import CorruptDataError, DataError, MissingDataError, UnsafePickleError
 
-from .idx import N_CLASSES, N_PIXELS, read_bytes
+from .idx import N_CLASSES, N_PIXELS
 from .split import LabeledImages, Split, cache_get, cache_put, file_key, float_dtype
+from .stream import ByteStream
 
 __all__ = ["PICKLE_NAME", "load_mnist_pickle"]
 
@@ -87,7 +88,8 @@ def load_mnist_pickle(path: str | os.PathLike[str], *, dtype: DTypeLike = np.flo
     cached = cache_get(key)
     if cached is not None:
         return cached
-    raw = read_bytes(file)
+    with ByteStream(file) as stream:
+        raw = b"".join(iter(lambda: stream.read(1 << 20), b""))
     try:
         content = _ArrayUnpickler(io.BytesIO(raw), file).load()
     except DataError:

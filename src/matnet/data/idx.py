@@ -1,21 +1,24 @@
 """The MNIST-format IDX files: their names, checksums and sizes, and reading them (gzip or raw).
 
 Every reader validates the header against the data length and, when given a digest, the
-SHA-256 of the decompressed bytes, so gzipped and raw copies both verify.
+SHA-256 of the decompressed bytes, so gzipped and raw copies both verify. Files are read as a
+stream (:mod:`matnet.data.stream`): the header first, then exactly the bytes it announces, so
+a gzip bomb behind a valid header costs no more than the data it announces.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import math
 import os
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from matnet.errors import ChecksumError, CorruptDataError, DataError, MissingDataError
+from matnet.errors import ChecksumError, CorruptDataError, MissingDataError
+
+from .stream import MAX_DEFLATE_RATIO, ByteStream
 
 __all__ = [
     "FASHION_SHA256",
@@ -65,7 +68,6 @@ RAW_SIZES = {
     "t10k-images-idx3-ubyte": 16 + 10_000 * N_PIXELS,
     "t10k-labels-idx1-ubyte": 8 + 10_000,
 }
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_idx(path: str | os.PathLike[str], *, sha256: str | None = None) -> np.ndarray:
@@ -75,16 +77,19 @@ def read_idx(path: str | os.PathLike[str], *, sha256: str | None = None) -> np.n
     (or ``path`` without ``.gz``) is tried. Compression is detected by the gzip magic bytes,
     not the extension. Images files (magic 2051) give ``(n, rows, columns)``, labels files
     (magic 2049) give ``(n,)``. With ``sha256``, the decompressed bytes must have that digest.
-    The result is a read-only view of the decompressed bytes (no copy, no Python loop).
+    The result is read-only.
 
-    Raises :class:`MissingDataError` or :class:`CorruptDataError` (bad gzip, bad magic,
-    truncated, trailing bytes) and :class:`ChecksumError`, each naming the file.
+    Memory and time follow what the header announces, never what a file might inflate to:
+    the header is read first, a size the file cannot hold is refused before anything is
+    allocated, and decompression stops after the announced bytes (plus a bounded look for
+    trailing ones). Raises :class:`MissingDataError`, :class:`CorruptDataError` (bad gzip, bad
+    magic, impossible dimensions, truncated, trailing bytes) and :class:`ChecksumError`, each
+    naming the file.
     """
     file = _existing_idx_file(Path(path))
-    raw = read_bytes(file)
-    array = _parse_idx(file, raw)
+    array, digest = _read_idx(file, digest=sha256 is not None)
     if sha256 is not None:
-        _verify_sha256(file, raw, sha256)
+        _verify_sha256(file, digest, sha256)
     return array
 
 
@@ -119,83 +124,113 @@ def missing_files_message(folder: Path, missing: Sequence[str]) -> str:
     )
 
 
-def read_bytes(file: Path) -> bytes:
-    """The file's content, gunzipped if it starts with the gzip magic bytes."""
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise MissingDataError(file, "no such file") from None
-    except OSError as error:
-        raise DataError(file, f"cannot read the file: {error.strerror or error}") from error
-    if data[:2] != _GZIP_MAGIC:
-        return data
-    try:
-        return gzip.decompress(data)
-    except EOFError:
-        raise CorruptDataError(
-            file, "corrupt gzip data: the stream is truncated (the file was cut short)"
-        ) from None
-    except (OSError, zlib.error) as error:
-        raise CorruptDataError(file, f"corrupt gzip data: {error}") from None
+def _read_idx(file: Path, *, digest: bool) -> tuple[np.ndarray, str | None]:
+    """Stream ``file``: validate its header, read exactly the data it announces. Returns the
+    read-only array and, when ``digest``, the SHA-256 of all its (decompressed) bytes."""
+    with ByteStream(file) as stream:
+        head = _read_exactly(stream, 4)
+        if len(head) < 4:
+            raise CorruptDataError(file, f"truncated: {len(head)} bytes, too short for an IDX header")
+        magic = int.from_bytes(head, "big")
+        if magic not in (IMAGES_MAGIC, LABELS_MAGIC):
+            raise CorruptDataError(
+                file,
+                f"bad magic number {magic} (0x{magic:08x}): expected {IMAGES_MAGIC} (images) or "
+                f"{LABELS_MAGIC} (labels); this is not an MNIST-style IDX file",
+            )
+        ndim = head[3]
+        header_size = 4 + 4 * ndim
+        dims = _read_exactly(stream, 4 * ndim)
+        if len(dims) < 4 * ndim:
+            raise CorruptDataError(
+                file, f"truncated: {4 + len(dims)} bytes, the {ndim}-dimension header needs {header_size}"
+            )
+        shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, len(dims), 4))
+        expected = math.prod(shape)  # Python ints: no overflow, however large the dimensions
+        described = "x".join(map(str, shape))
+        _check_announced_size(stream, header_size, expected, described)
+        data = np.empty(expected, dtype=np.uint8)
+        found = stream.readinto(memoryview(data))
+        if found < expected:
+            raise CorruptDataError(
+                file,
+                f"truncated: the header promises {described} = {expected} data bytes, the file holds {found}",
+            )
+        trailing = stream.count_rest(_TRAILING_SHOWN)
+        if trailing:
+            count = f"{trailing}" if trailing <= _TRAILING_SHOWN else f"more than {_TRAILING_SHOWN}"
+            raise CorruptDataError(
+                file,
+                f"{count} trailing bytes after the {described} = {expected} data bytes the header promises",
+            )
+    sha256 = None
+    if digest:
+        hasher = hashlib.sha256(head)
+        hasher.update(dims)
+        hasher.update(data)
+        sha256 = hasher.hexdigest()
+    data.flags.writeable = False
+    return data.reshape(shape), sha256
 
 
-def _parse_idx(file: Path, raw: bytes) -> np.ndarray:
-    """Validate an IDX header against the data length; return the data as a uint8 view."""
-    if len(raw) < 4:
-        raise CorruptDataError(file, f"truncated: {len(raw)} bytes, too short for an IDX header")
-    magic = int.from_bytes(raw[:4], "big")
-    if magic not in (IMAGES_MAGIC, LABELS_MAGIC):
+_TRAILING_SHOWN = 1 << 20  # trailing bytes counted exactly up to this many, then "more than"
+
+
+def _read_exactly(stream: ByteStream, n: int) -> bytes:
+    """The next ``n`` content bytes, or fewer if the content ends first."""
+    parts = []
+    while n > 0 and (piece := stream.read(n)):
+        parts.append(piece)
+        n -= len(piece)
+    return b"".join(parts)
+
+
+def _check_announced_size(stream: ByteStream, header_size: int, expected: int, described: str) -> None:
+    """Refuse, before allocating, a data size the file cannot hold."""
+    file = stream.file
+    if not stream.compressed:
+        found = stream.size - header_size
+        if found < expected:
+            raise CorruptDataError(
+                file,
+                f"truncated: the header promises {described} = {expected} data bytes, the file holds {found}",
+            )
+        if found > expected:
+            raise CorruptDataError(
+                file,
+                f"{found - expected} trailing bytes after the {described} = {expected} data bytes "
+                "the header promises",
+            )
+        return
+    most = stream.max_content() - header_size
+    if expected > most:
         raise CorruptDataError(
             file,
-            f"bad magic number {magic} (0x{magic:08x}): expected {IMAGES_MAGIC} (images) or "
-            f"{LABELS_MAGIC} (labels); this is not an MNIST-style IDX file",
+            f"the header promises {described} = {expected} data bytes, more than a {stream.size}-byte "
+            f"gzip file can hold (at most {most}, at deflate's greatest ratio of {MAX_DEFLATE_RATIO}:1)",
         )
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise CorruptDataError(
-            file, f"truncated: {len(raw)} bytes, the {ndim}-dimension header needs {header}"
-        )
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64))
-    found = len(raw) - header
-    dims = "x".join(map(str, shape))
-    if found < expected:
-        raise CorruptDataError(
-            file,
-            f"truncated: the header promises {dims} = {expected} data bytes, the file holds {found}",
-        )
-    if found > expected:
-        raise CorruptDataError(
-            file,
-            f"{found - expected} trailing bytes after the {dims} = {expected} data bytes the header promises",
-        )
-    return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header).reshape(shape)
 
 
-def _verify_sha256(file: Path, raw: bytes, expected: str) -> None:
-    actual = hashlib.sha256(raw).hexdigest()
+def _verify_sha256(file: Path, actual: str | None, expected: str) -> None:
     if actual != expected:
         raise ChecksumError(file, expected, actual)
 
 
 def read_images(file: Path, sha256: str | None) -> np.ndarray:
     """An images file as (n, 784) uint8, format, size and checksum validated."""
-    raw = read_bytes(file)
-    array = _parse_idx(file, raw)
+    array, digest = _read_idx(file, digest=sha256 is not None)
     if array.ndim != 3:
         raise CorruptDataError(file, f"expected an images file (magic {IMAGES_MAGIC}), found a labels file")
     if array.shape[1:] != (28, 28):
         raise CorruptDataError(file, f"images are {array.shape[1]}x{array.shape[2]} pixels, expected 28x28")
     if sha256 is not None:
-        _verify_sha256(file, raw, sha256)
+        _verify_sha256(file, digest, sha256)
     return array.reshape(len(array), N_PIXELS)
 
 
 def read_labels(file: Path, sha256: str | None) -> np.ndarray:
     """A labels file as (n,) uint8 with every value in [0, 10), checksum validated."""
-    raw = read_bytes(file)
-    array = _parse_idx(file, raw)
+    array, digest = _read_idx(file, digest=sha256 is not None)
     if array.ndim != 1:
         raise CorruptDataError(file, f"expected a labels file (magic {LABELS_MAGIC}), found an images file")
     if array.size and array.max() >= N_CLASSES:
@@ -205,5 +240,5 @@ def read_labels(file: Path, sha256: str | None) -> np.ndarray:
             f"label values must be in [0, {N_CLASSES}): found {array[index]} at index {index}",
         )
     if sha256 is not None:
-        _verify_sha256(file, raw, sha256)
+        _verify_sha256(file, digest, sha256)
     return array
