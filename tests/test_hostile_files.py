@@ -4,14 +4,16 @@ having allocated no more than the honest data it claims (checked under a real RL
 from __future__ import annotations
 
 import gzip
+import pickle
 import struct
 import time
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from matnet.data import idx
+from matnet.data import book_pickle, idx
 from matnet.errors import CorruptDataError
 from tests._capped import MiB, run_capped
 
@@ -132,3 +134,116 @@ def test_hostile_idx_files_under_a_memory_cap(idx_bomb: Path, tmp_path: Path) ->
         assert result["seconds"] < 2, result
     assert control["error"] is None, control
     assert cap["error"] == "MemoryError", cap
+
+
+# ---------------------------------------------------------------------- the book's pickle
+def op_global(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def op_int(n: int) -> bytes:
+    return b"J" + struct.pack("<i", n)
+
+
+def op_text(text: str) -> bytes:
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data
+
+
+F4 = op_global("numpy", "dtype") + op_text("f4") + b"\x85R"  # np.dtype("f4")
+EMPTY = op_global("numpy.core.multiarray", "_reconstruct") + op_global("numpy", "ndarray")
+EMPTY += op_int(0) + b"\x85C\x01b\x87R"  # _reconstruct(ndarray, (0,), b"b"): NumPy's placeholder
+
+
+def three_pairs_of(array: bytes) -> bytes:
+    """A protocol-3 pickle of ((a, a), (a, a), (a, a)) for the array the opcodes build."""
+    return b"\x80\x03" + array + b"q\x00h\x00\x86q\x01h\x01h\x01\x87."
+
+
+HOSTILE_PICKLES = {
+    # _reconstruct asked for 10^6 x 784 images directly: no BUILD step, no data, 3 GB.
+    "shape without data": (
+        three_pairs_of(
+            op_global("numpy.core.multiarray", "_reconstruct") + op_global("numpy", "ndarray")
+            + op_int(10**6) + op_int(784) + b"\x86C\x01f\x87R"
+        ),
+        r"only an empty ndarray that gets its data from a BUILD step",
+    ),
+    # numpy.ndarray((10^6, 784), "f4") called: uninitialised memory.
+    "ndarray called": (
+        three_pairs_of(op_global("numpy", "ndarray") + op_int(10**6) + op_int(784) + b"\x86" + F4 + b"\x86R"),
+        r"numpy.ndarray\(...\) is called: that would be an array of uninitialised memory",
+    ),
+    # The placeholder alone, never given its data.
+    "no BUILD step": (three_pairs_of(EMPTY), r"an array without data \(no BUILD step\)"),
+    # A BUILD step announcing 10^6 x 784 floats and holding 3 bytes.
+    "state larger than its data": (
+        three_pairs_of(EMPTY + b"(K\x01" + op_int(10**6) + op_int(784) + b"\x86" + F4 + b"\x89C\x03abctb"),
+        r"builds more data than it holds",
+    ),
+    # A byte string announcing 2^40 bytes in a file of 40.
+    "length beyond the file": (b"\x80\x03\x8e" + struct.pack("<Q", 2**40) + b"x" * 10 + b".", r"truncated"),
+    # One 1 MiB string stored once, encoded 2000 times through the memo: 2 GB from 1 MB.
+    "one string, many copies": (
+        b"\x80\x02" + op_global("_codecs", "encode") + b"q\x00" + op_text("a" * MiB) + b"q\x01("
+        + (b"h\x00h\x01" + op_text("latin1") + b"\x86R") * 2000 + b"l.",
+        r"builds more data than it holds",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_PICKLES))
+def test_hostile_pickles_are_refused(tmp_path: Path, case: str) -> None:
+    content, reason = HOSTILE_PICKLES[case]
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(content))
+    started = time.perf_counter()
+    with pytest.raises(CorruptDataError, match=reason) as caught:
+        book_pickle.load_mnist_pickle(path)
+    assert time.perf_counter() - started < 2
+    assert caught.value.path == path
+
+
+def test_an_arrays_state_is_set_once_and_buffers_take_none(tmp_path: Path) -> None:
+    state = b"(K\x01" + op_int(1) + b"\x85" + F4 + b"\x89C\x04\x00\x00\x00\x00t"
+    twice = tmp_path / "twice.pkl"
+    twice.write_bytes(three_pairs_of(EMPTY + state + b"b" + state + b"b"))
+    with pytest.raises(CorruptDataError, match="state is set twice"):
+        book_pickle.load_mnist_pickle(twice)
+    buffer = op_global("numpy.core.numeric", "_frombuffer") + b"(C\x04\x00\x00\x00\x00" + F4
+    buffer += op_int(1) + b"\x85X\x01\x00\x00\x00CtR"  # _frombuffer(b"\0" * 4, f4, (1,), "C")
+    rebuilt = tmp_path / "rebuilt.pkl"
+    rebuilt.write_bytes(three_pairs_of(buffer + state + b"b"))
+    with pytest.raises(CorruptDataError, match="takes no further state"):
+        book_pickle.load_mnist_pickle(rebuilt)
+
+
+def small_pickle() -> bytes:
+    images = np.linspace(0, 1, 3 * 784, dtype=np.float32).reshape(3, 784)
+    return pickle.dumps(((images, np.arange(3)),) * 3, protocol=2)
+
+
+def test_a_gzip_bomb_after_the_pickles_end_is_not_inflated(tmp_path: Path) -> None:
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip_bomb(small_pickle(), 1024 * MiB))
+    started = time.perf_counter()
+    with pytest.raises(CorruptDataError, match=r"more than 1048576 trailing bytes after the pickle's STOP"):
+        book_pickle.load_mnist_pickle(path)
+    assert time.perf_counter() - started < 2
+
+
+def test_hostile_pickles_under_a_memory_cap(tmp_path: Path) -> None:
+    cases = []
+    for i, (content, _) in enumerate(HOSTILE_PICKLES.values()):
+        path = tmp_path / f"hostile-{i}.pkl.gz"
+        path.write_bytes(gzip.compress(content))
+        cases.append(("pickle", str(path)))
+    honest = tmp_path / "honest.pkl.gz"
+    honest.write_bytes(gzip.compress(small_pickle()))
+    results = run_capped([*cases, ("pickle", str(honest))], HEADROOM)
+    *hostile, control = results
+    for result in hostile:
+        assert result["error"] == "CorruptDataError", result
+        assert "MemoryError" not in result["chain"], result
+        assert result["seconds"] < 2, result
+    assert control["error"] is None, control
