@@ -4,17 +4,22 @@ having allocated no more than the honest data it claims (checked under a real RL
 from __future__ import annotations
 
 import gzip
+import io as io_module
 import pickle
 import struct
 import time
+import tracemalloc
+import zipfile
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from matnet import io
 from matnet.data import book_pickle, idx
-from matnet.errors import CorruptDataError
+from matnet.errors import CorruptDataError, ModelFileError
 from tests._capped import MiB, run_capped
 
 HEADROOM = 64 * MiB  # what a capped child may allocate beyond its imports
@@ -247,3 +252,138 @@ def test_hostile_pickles_under_a_memory_cap(tmp_path: Path) -> None:
         assert "MemoryError" not in result["chain"], result
         assert result["seconds"] < 2, result
     assert control["error"] is None, control
+
+
+# ------------------------------------------------------------------------ network files
+def constant_network(sizes: list[int], dtype: type = np.float64) -> SimpleNamespace:
+    """What save_network reads, without drawing random numbers for a big network."""
+    return SimpleNamespace(
+        sizes=sizes,
+        dtype=np.dtype(dtype),
+        weights=[np.full((o, i), 0.5, dtype) for i, o in zip(sizes[:-1], sizes[1:])],
+        biases=[np.full((o, 1), 0.5, dtype) for o in sizes[1:]],
+    )
+
+
+def npy_bytes(shape: tuple[int, ...], data: bytes, descr: str = "<f8") -> bytes:
+    """A .npy file whose header declares ``shape`` of ``descr``, followed by ``data``."""
+    header = io_module.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+    return header.getvalue() + data
+
+
+def npz_with(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> Path:
+    """A zip of .npy members with the metadata of a [784, 30000, 10] float64 network."""
+    meta = {"format": np.array("matnet-network"), "version": np.array(1), "dtype": np.array("float64"),
+            "sizes": np.array([784, 30000, 10])}
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for key, value in meta.items():
+            buffer = io_module.BytesIO()
+            np.save(buffer, value)
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+        for name, content in members.items():
+            archive.writestr(f"{name}.npy", content)
+    return path
+
+
+def compressed_network(path: Path) -> Path:
+    """A deflated .npz of [784, 30000, 10] float64 zeros: 190 MB of parameters in 200 kB."""
+    sizes = [784, 30000, 10]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, value in {"format": np.array("matnet-network"), "version": np.array(1),
+                           "dtype": np.array("float64"), "sizes": np.array(sizes)}.items():
+            buffer = io_module.BytesIO()
+            np.save(buffer, value)
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            for name, shape in ((f"weights_{i}", (n_out, n_in)), (f"biases_{i}", (n_out, 1))):
+                with archive.open(f"{name}.npy", "w") as member:
+                    member.write(npy_bytes(shape, b""))
+                    for _ in range(shape[0] * shape[1] * 8 // MiB):
+                        member.write(bytes(MiB))
+                    member.write(bytes(shape[0] * shape[1] * 8 % MiB))
+    return path
+
+
+def lying_central_directory(path: Path) -> Path:
+    """A real saved network whose zip directory says weights_0 holds 2 GB."""
+    io.save_network(constant_network([5, 4, 3]), path)
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the central directory's first entry
+    while data[entry + 46 : entry + 46 + 13] != b"weights_0.npy":
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    data[entry + 20 : entry + 28] = struct.pack("<II", 2**31, 2**31)  # compressed, uncompressed
+    path.write_bytes(bytes(data))
+    return path
+
+
+HOSTILE_NETWORKS = {
+    "compressed members": (compressed_network, r"array '\w+' is compressed \(deflate\); matnet writes"),
+    "header larger than its member": (
+        lambda path: npz_with(path, {"weights_0": npy_bytes((30000, 784), bytes(16))}),
+        r"array 'weights_0': its header declares \(30000, 784\) of float64 = 188160000 bytes, "
+        r"the member holds 16",
+    ),
+    "sizes larger than the arrays": (
+        lambda path: npz_with(path, {
+            "weights_0": npy_bytes((4, 5), bytes(160)), "biases_0": npy_bytes((4, 1), bytes(32)),
+            "weights_1": npy_bytes((3, 4), bytes(96)), "biases_1": npy_bytes((3, 1), bytes(24)),
+        }),
+        r"weights_0 has shape \(4, 5\), expected \(30000, 784\)",
+    ),
+    "directory claims more than the file": (
+        lying_central_directory,
+        r"members claim \d+ bytes in all, more than the file's \d+",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_NETWORKS))
+def test_hostile_network_files_are_refused(tmp_path: Path, case: str) -> None:
+    make, reason = HOSTILE_NETWORKS[case]
+    path = make(tmp_path / "net.npz")
+    started = time.perf_counter()
+    with pytest.raises(ModelFileError, match=reason) as caught:
+        io.read_network(path)
+    assert time.perf_counter() - started < 2
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_reading_a_network_peaks_at_the_parameters_it_returns(tmp_path: Path, dtype: type) -> None:
+    path = tmp_path / "net.npz"
+    io.save_network(constant_network([784, 3000, 10], dtype), path)
+    tracemalloc.start()
+    try:
+        saved = io.read_network(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    returned = sum(a.nbytes for a in [*saved.weights, *saved.biases])
+    assert returned == (784 * 3000 + 3000 * 10 + 3000 + 10) * np.dtype(dtype).itemsize
+    assert peak <= 1.2 * returned, f"peak {peak / returned:.2f}x the parameters"
+
+
+def test_hostile_network_files_under_a_memory_cap(tmp_path: Path) -> None:
+    made = [make(tmp_path / f"hostile-{i}.npz") for i, (make, _) in enumerate(HOSTILE_NETWORKS.values())]
+    cases = [("npz", str(path)) for path in made]
+    honest = tmp_path / "honest.npz"
+    io.save_network(constant_network([5, 4, 3]), honest)
+    results = run_capped([*cases, ("npz", str(honest))], HEADROOM)
+    *hostile, control = results
+    for result in hostile:
+        assert result["error"] == "ModelFileError", result
+        assert "MemoryError" not in result["chain"], result
+        assert result["seconds"] < 2, result
+    assert control["error"] is None, control
+
+
+def test_an_honest_network_loads_within_its_size_and_a_fifth_under_a_cap(tmp_path: Path) -> None:
+    path = tmp_path / "big.npz"
+    network = constant_network([784, 8000, 10])
+    io.save_network(network, path)
+    params = sum(a.nbytes for a in [*network.weights, *network.biases])
+    del network
+    loaded, copied = run_capped([("npz", str(path)), ("allocate", str(2 * params))], int(1.2 * params))
+    assert loaded["error"] is None, loaded
+    assert copied["error"] == "MemoryError", copied  # a second copy would not have fitted

@@ -14,17 +14,21 @@ The path is used exactly as given: unlike ``np.savez``, no ``.npz`` is appended,
 
 Writes are all-or-nothing: the bytes go to a temporary file beside the target, which is
 fsynced and renamed over it, so a crash or kill mid-save leaves the previous file intact
-(and at most a stray ``.<name>.<random>.tmp`` beside it). Reads never unpickle
-(``allow_pickle=False``) and check every array before a network is built, so a truncated,
-corrupt or tampered file is a ``ModelFileError`` naming the path and the reason.
+(and at most a stray ``.<name>.<random>.tmp`` beside it). Reads never unpickle, refuse
+compressed members, and check every member's declared size, shape and dtype against the file
+and the network's sizes before reading it, so a truncated, corrupt, tampered or hostile file
+is a ``ModelFileError`` naming the path and the reason, and reading costs the parameters it
+returns, not what a file claims.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import secrets
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, NamedTuple, Protocol
@@ -168,14 +172,29 @@ def _parameter_problem(
             (f"weights_{i}", w, (sizes[i + 1], sizes[i])),
             (f"biases_{i}", b, (sizes[i + 1], 1)),
         ):
-            if dtype is not None and arr.dtype != dtype:
-                return f"{name} has dtype {arr.dtype}, expected {dtype}"
-            if arr.dtype.kind not in "biuf":
-                return f"{name} has dtype {arr.dtype}, expected real numbers"
-            if arr.shape != shape:
-                return f"{name} has shape {arr.shape}, expected {shape} for sizes {sizes}"
-            if not np.isfinite(arr).all():
+            problem = _array_problem(name, arr.shape, arr.dtype, shape, dtype, sizes)
+            if problem is not None:
+                return problem
+            if not _all_finite(arr):
                 return f"{name} contains NaN or inf"
+    return None
+
+
+def _array_problem(
+    name: str,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    expected_shape: tuple[int, int],
+    expected_dtype: np.dtype | None,
+    sizes: list[int],
+) -> str | None:
+    """What is wrong with an array of this shape and dtype in place ``name``, or None."""
+    if expected_dtype is not None and dtype != expected_dtype:
+        return f"{name} has dtype {dtype}, expected {expected_dtype}"
+    if dtype.kind not in "biuf":
+        return f"{name} has dtype {dtype}, expected real numbers"
+    if shape != expected_shape:
+        return f"{name} has shape {shape}, expected {expected_shape} for sizes {sizes}"
     return None
 
 
@@ -189,11 +208,31 @@ class SavedNetwork(NamedTuple):
     biases: list[np.ndarray]  # biases[l]: (sizes[l+1], 1)
 
 
+class _Member(NamedTuple):
+    """One array of the archive, as its zip entry and ``.npy`` header declare it."""
+
+    key: str
+    info: zipfile.ZipInfo
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran: bool
+    offset: int  # where the data starts within the member (after the .npy header)
+
+
+_CHUNK = 1 << 18  # bytes read, and checked for finiteness, at a time
+_Fail = Callable[[str], ModelFileError]  # makes the error for a reason, naming the file
+
+
 def read_network(path: str | os.PathLike[str]) -> SavedNetwork:
     """The sizes, dtype, weights and biases stored in ``path``, every one of them checked.
 
-    Never unpickles. Any problem — missing file, not a zip, truncated or corrupt data, a
-    missing, extra, object-dtype, mis-shaped or non-finite array, an unknown format marker or
+    Never unpickles. Reads what the file honestly holds and no more: compressed members
+    (which matnet never writes) are refused, every member's declared size must fit in the
+    file, and every ``.npy`` header's shape and dtype must match its member's size and the
+    network's sizes before a byte of it is allocated; the arrays are then read straight into
+    place in 256 KiB pieces, so loading peaks at the returned parameters plus about 1 MiB. Any
+    problem — missing file, not a zip, truncated or corrupt data, a missing, extra,
+    compressed, object-dtype, mis-shaped or non-finite array, an unknown format marker or
     version — raises ``ModelFileError`` with the path and the reason.
     """
     path = Path(path)
@@ -205,65 +244,140 @@ def read_network(path: str | os.PathLike[str]) -> SavedNetwork:
         raise fail("no such file")
     if not path.is_file():
         raise fail("not a regular file")
-    # Handing np.load an open file (not the path) keeps the handle ours to close, even when
-    # the zip turns out to be broken (np.load would leak its own handle then).
     try:
         with open(path, "rb") as f:
-            if f.read(4) not in _ZIP_MAGIC:  # else np.load tries .npy or (refused) pickle
+            if f.read(4) not in _ZIP_MAGIC:  # a .npy, a pickle, text: not ours
                 raise fail("not a .npz file (it does not start with a zip signature)")
             f.seek(0)
+            size = os.fstat(f.fileno()).st_size
             try:
-                loaded = np.load(f, allow_pickle=False)
-            except Exception as exc:  # any parse failure of an untrusted file is a bad file
+                archive = zipfile.ZipFile(f)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
                 raise fail(f"not a readable .npz file ({type(exc).__name__}: {exc})") from exc
-            with loaded:
-                weights, biases, sizes, dtype = _read_contents(loaded, fail)
+            with archive:
+                return _read_archive(archive, size, fail)
     except OSError as exc:
         raise fail(f"cannot read the file ({exc.strerror or exc})") from exc
-    problem = _parameter_problem(sizes, weights, biases, dtype)
-    if problem is not None:
-        raise fail(problem)
-    return SavedNetwork(sizes, dtype, weights, biases)
 
 
-def _read_contents(loaded: np.lib.npyio.NpzFile, fail: Callable[[str], ModelFileError]):
-    """(weights, biases, sizes, dtype) from an open npz, after checking its metadata and
-    that it holds exactly the arrays those sizes call for."""
-
-    def read(key: str) -> np.ndarray:
-        try:
-            return loaded[key]
-        except Exception as exc:  # CRC errors, truncation, object arrays, bad .npy headers
-            raise fail(f"cannot read array {key!r} ({type(exc).__name__}: {exc})") from exc
-
-    present = set(loaded.files)
-    missing_meta = [key for key in _META if key not in present]
+def _read_archive(archive: zipfile.ZipFile, size: int, fail: _Fail) -> SavedNetwork:
+    members = _members(archive, size, fail)
+    missing_meta = [key for key in _META if key not in members]
     if missing_meta:
         raise fail(f"not a matnet network file: missing {', '.join(missing_meta)}")
-    marker = read("format")
+    marker = _read_member(archive, members["format"], fail)
     if marker.shape != () or marker.dtype.kind != "U" or str(marker) != FORMAT:
         raise fail(f"not a matnet network file: format marker is {marker!r}, expected {FORMAT!r}")
-    version = read("version")
+    version = _read_member(archive, members["version"], fail)
     if version.shape != () or version.dtype.kind not in "iu":
         raise fail(f"version must be an integer, got {version!r}")
     if int(version) != VERSION:
         raise fail(f"unknown file version {int(version)} (this matnet reads version {VERSION})")
-    sizes = _read_sizes(read("sizes"), fail)
-    dtype_name = read("dtype")
+    sizes = _read_sizes(_read_member(archive, members["sizes"], fail), fail)
+    dtype_name = _read_member(archive, members["dtype"], fail)
     if dtype_name.shape != () or dtype_name.dtype.kind != "U" or str(dtype_name) not in DTYPES:
         raise fail(f"dtype must be one of {DTYPES}, got {dtype_name!r}")
+    dtype = np.dtype(str(dtype_name))
     layers = range(len(sizes) - 1)
     expected = set(_META) | {f"{kind}_{i}" for kind in ("weights", "biases") for i in layers}
+    present = set(members)
     if present - expected:
         raise fail(f"unexpected arrays {sorted(present - expected)} for sizes {sizes}")
     if expected - present:
         raise fail(f"missing arrays {sorted(expected - present)} for sizes {sizes}")
-    weights = [read(f"weights_{i}") for i in layers]
-    biases = [read(f"biases_{i}") for i in layers]
-    return weights, biases, sizes, np.dtype(str(dtype_name))
+    # Every parameter array's declared shape and dtype is checked before any is allocated.
+    for i in layers:
+        for name, shape in ((f"weights_{i}", (sizes[i + 1], sizes[i])), (f"biases_{i}", (sizes[i + 1], 1))):
+            member = members[name]
+            problem = _array_problem(name, member.shape, member.dtype, shape, dtype, sizes)
+            if problem is not None:
+                raise fail(problem)
+    weights, biases = [], []
+    for i in layers:
+        for name, arrays in ((f"weights_{i}", weights), (f"biases_{i}", biases)):
+            array = _read_member(archive, members[name], fail)
+            if not _all_finite(array):
+                raise fail(f"{name} contains NaN or inf")
+            arrays.append(array)
+    return SavedNetwork(sizes, dtype, weights, biases)
 
 
-def _read_sizes(arr: np.ndarray, fail: Callable[[str], ModelFileError]) -> list[int]:
+def _members(archive: zipfile.ZipFile, size: int, fail: _Fail) -> dict[str, _Member]:
+    """Every entry of the archive with its declared array, checked against the file's size:
+    stored (not compressed), within the file, and its .npy header's shape and dtype adding up
+    to exactly the member's size. Nothing but the headers is read."""
+    infos = archive.infolist()
+    claimed = sum(info.compress_size for info in infos)
+    if claimed > size:
+        raise fail(f"its members claim {claimed} bytes in all, more than the file's {size}")
+    members: dict[str, _Member] = {}
+    for info in infos:
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            raise fail(f"array {key!r} appears twice")
+        if info.compress_type != zipfile.ZIP_STORED:
+            method = zipfile.compressor_names.get(info.compress_type, f"method {info.compress_type}")
+            raise fail(
+                f"array {key!r} is compressed ({method}); matnet writes uncompressed .npz files "
+                "and reads no other kind"
+            )
+        if info.file_size != info.compress_size:
+            raise fail(f"array {key!r} is stored in {info.compress_size} bytes but claims {info.file_size}")
+        try:
+            with archive.open(info) as member:
+                major, minor = np.lib.format.read_magic(member)
+                if (major, minor) == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(member)
+                elif (major, minor) == (2, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise ValueError(f"unsupported .npy format version {major}.{minor}")
+                offset = member.tell()
+        except Exception as exc:  # bad zip entry, bad .npy magic or header
+            raise fail(f"cannot read array {key!r} ({type(exc).__name__}: {exc})") from exc
+        if dtype.hasobject:
+            raise fail(
+                f"cannot read array {key!r} (ValueError: it holds Python objects, which only "
+                "unpickling could rebuild, and matnet reads with allow_pickle=False)"
+            )
+        nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+        if offset + nbytes != info.file_size:
+            raise fail(
+                f"array {key!r}: its header declares {shape} of {dtype} = {nbytes} bytes, "
+                f"the member holds {info.file_size - offset}"
+            )
+        members[key] = _Member(key, info, shape, dtype, fortran, offset)
+    return members
+
+
+def _read_member(archive: zipfile.ZipFile, member: _Member, fail: _Fail) -> np.ndarray:
+    """The member's array, read in place piece by piece (its size was checked already)."""
+    array = np.empty(member.shape, member.dtype, order="F" if member.fortran else "C")
+    raw = memoryview(array.T if member.fortran else array).cast("B") if array.size else memoryview(b"")
+    try:
+        with archive.open(member.info) as f:
+            f.read(member.offset)
+            filled = 0
+            while filled < len(raw):
+                piece = f.read(min(_CHUNK, len(raw) - filled))
+                if not piece:
+                    raise EOFError(f"the data ends after {filled} of {len(raw)} bytes")
+                raw[filled : filled + len(piece)] = piece
+                filled += len(piece)
+            f.read(1)  # at the end of the member zipfile checks its CRC-32
+    except Exception as exc:  # CRC errors, truncation
+        raise fail(f"cannot read array {member.key!r} ({type(exc).__name__}: {exc})") from exc
+    return array
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """No NaN or inf in ``array``, checked a piece at a time (no array-sized temporary)."""
+    flat = array.reshape(-1, order="A")
+    step = max(1, _CHUNK // max(array.itemsize, 1))
+    return all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step))
+
+
+def _read_sizes(arr: np.ndarray, fail: _Fail) -> list[int]:
     if arr.ndim != 1 or arr.dtype.kind not in "iu" or arr.size < 2 or (arr < 1).any():
         raise fail(f"sizes must be ≥ 2 positive integers, got {arr!r}")
     return [int(n) for n in arr]
