@@ -313,6 +313,73 @@ def test_missing_folder_fails_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444], ids=oct)
+def test_replacing_a_file_keeps_its_permission_bits(saved, mode):
+    path, net = saved
+    os.chmod(path, mode)
+    net.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+    io.atomic_write_bytes(path, b"x")
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+def test_replacing_breaks_hard_links_as_documented(saved):
+    path, net = saved
+    link = path.with_name("link.npz")
+    os.link(path, link)
+    before = link.read_bytes()
+    net.weights[0][0, 0] += 1.0
+    net.save(path)
+    assert link.read_bytes() == before  # the other name still holds the old network
+    assert Network.load(path).weights[0][0, 0] == net.weights[0][0, 0]
+    assert "hard links" in io.atomic_write.__doc__
+
+
+def test_save_errors_name_the_users_path_not_the_temporary_file(tmp_path):
+    net = Network([3, 2], seed=0)
+    missing = tmp_path / "absent" / "net.npz"
+    with pytest.raises(FileNotFoundError) as caught:
+        net.save(missing)
+    assert str(missing) in str(caught.value) and ".tmp" not in str(caught.value)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as caught:
+        net.save(folder)
+    assert str(folder) in str(caught.value) and ".tmp" not in str(caught.value)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        io.atomic_write_bytes(fifo, b"x")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder", "fifo"]
+
+
+@pytest.mark.parametrize("length", [249, 255])
+def test_a_name_as_long_as_the_file_system_allows_still_saves(tmp_path, length):
+    net = Network([3, 2], seed=0)
+    path = tmp_path / ("n" * (length - 4) + ".npz")
+    net.save(path)
+    assert Network.load(path).sizes == [3, 2]
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_output_path_problems_are_found_before_writing(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_bytes(b"")
+    assert io.output_path_problem(tmp_path / "new.npz") is None
+    assert io.output_path_problem(tmp_path / "file") is None
+    problems = {
+        "": "the file name is empty",
+        str(tmp_path / "absent" / "x.npz"): "does not exist",
+        str(tmp_path / "file" / "x.npz"): "is not a folder",
+        str(tmp_path / "folder"): "is a folder, not a file",
+        str(tmp_path / ("n" * 256)): "longer than the 255 bytes",
+    }
+    for path, reason in problems.items():
+        assert reason in io.output_path_problem(path), path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"]
+
+
 def test_file_and_folder_are_fsynced_around_the_rename(tmp_path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace

@@ -28,6 +28,7 @@ import errno
 import math
 import os
 import secrets
+import stat
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -62,22 +63,88 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
     file system). It is flushed and fsynced, renamed over ``path`` with ``os.replace``, and
     the folder is fsynced so the rename itself survives a power cut. On any exception,
     KeyboardInterrupt included, the temporary file is removed and the previous ``path`` is
-    untouched. The new file gets the usual permissions (0o666 less the umask).
+    untouched. A new file gets the usual permissions (0o666 less the umask); a replaced one
+    keeps its permission bits (a 0600 file stays 0600), though not its owner or extended
+    attributes.
+
+    Replacing is a rename, so ``path`` becomes a new file: other hard links to the old file
+    keep the old content, and a symbolic link at ``path`` is replaced by a regular file
+    rather than written through. A ``path`` that exists and is not a regular file (a folder,
+    a device such as /dev/null) is refused. OSErrors name ``path``, never the temporary file,
+    whose name is shortened as needed to stay within the file system's name limit.
     """
     target = Path(path)
     folder = target.parent
-    fd, tmp = _create_temporary(folder, target.name)
+    try:
+        mode = _replaced_mode(target)
+        fd, tmp = _create_temporary(folder, target.name)
+    except OSError as exc:
+        raise _naming(exc, target) from None
     try:
         with open(fd, "wb") as f:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _naming(exc, target) from None
         raise
-    _fsync_folder(folder)
+    try:
+        _fsync_folder(folder)
+    except OSError as exc:
+        raise _naming(exc, target) from None
+
+
+def _replaced_mode(target: Path) -> int | None:
+    """The permission bits of the regular file ``target`` will replace; None if it is new."""
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(target))
+    if not stat.S_ISREG(st.st_mode):
+        raise FileExistsError(errno.EEXIST, "Exists and is not a regular file", str(target))
+    return stat.S_IMODE(st.st_mode)
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """``exc`` as the same kind of OSError, about ``target`` (not a temporary file)."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(target))
+
+
+def output_path_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``atomic_write`` could not write ``path``, or None: for checking an output path
+    before long work rather than failing after it. Checks the name is not empty and fits the
+    file system, the folder exists and is writable, and the target is not a folder or other
+    non-regular file. (The disk can still fill up; nothing short of writing can tell.)"""
+    if os.fspath(path) in ("", b""):
+        return "the file name is empty"
+    target = Path(path)
+    folder = target.parent
+    try:
+        if not folder.exists():
+            return f"the folder {folder} does not exist"
+        if not folder.is_dir():
+            return f"{folder} is not a folder"
+        if len(os.fsencode(target.name)) > _name_max(folder):
+            return f"the file name is longer than the {_name_max(folder)} bytes the file system allows"
+        if target.is_dir():
+            return f"{target} is a folder, not a file"
+        if target.exists() and not target.is_file():
+            return f"{target} exists and is not a regular file"
+    except OSError as exc:  # e.g. a path too deep to resolve
+        return exc.strerror or str(exc)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -91,15 +158,29 @@ def atomic_write_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarr
 
 
 def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
-    """A new, exclusively created ``.<name>.<random>.tmp`` in ``folder``, opened for writing."""
+    """A new, exclusively created ``.<name>.<random>.tmp`` in ``folder``, opened for writing;
+    ``name`` is shortened when the whole would exceed the file system's name limit."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    limit = _name_max(folder)
     for _ in range(100):
-        tmp = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        token = secrets.token_hex(6)
+        stem = name
+        while len(os.fsencode(f".{stem}.{token}.tmp")) > limit and stem:
+            stem = stem[:-1]
+        tmp = folder / f".{stem}.{token}.tmp"
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "could not create a unique temporary file", str(folder))
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name, in bytes, that ``folder``'s file system accepts."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no such folder, or no pathconf (Windows)
+        return 255
 
 
 def _fsync_folder(folder: Path) -> None:
