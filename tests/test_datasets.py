@@ -295,6 +295,36 @@ def test_checksum_mismatch_shows_both_digests(mnist_dir: Path, tmp_path: Path) -
     assert read_idx(folder / TEST_IMAGES).shape == (10_000, 28, 28)  # the format is fine
 
 
+# --- the test set alone -------------------------------------------------------------------------
+
+
+def test_load_mnist_test_equals_the_splits_test_part(
+    mnist: datasets.Split, mnist_dir: Path, tmp_path: Path
+) -> None:
+    for dtype in (np.float64, np.float32):
+        test = datasets.load_mnist_test(link_copy(mnist_dir, tmp_path / dtype.__name__), dtype=dtype)
+        assert test.images.dtype == dtype and test.images.shape == (10_000, 784)
+        assert not test.images.flags.writeable and not test.labels.flags.writeable
+        np.testing.assert_array_equal(test.images, mnist.test.images.astype(dtype))
+        np.testing.assert_array_equal(test.labels, mnist.test.labels)
+
+
+def test_load_mnist_test_never_reads_the_training_files(mnist_dir: Path, tmp_path: Path) -> None:
+    folder = with_replaced(tmp_path, mnist_dir, TRAIN_IMAGES, b"not an IDX file at all")
+    (folder / f"{TRAIN_LABELS}.gz").unlink()
+    with pytest.raises(DataError):
+        load_mnist(folder)
+    test = datasets.load_mnist_test(folder)
+    assert test.labels[:3].tolist() == [7, 2, 1]
+    broken = with_replaced(tmp_path / "broken", mnist_dir, TEST_LABELS, raw(mnist_dir, TEST_LABELS)[:-1])
+    with pytest.raises(CorruptDataError, match="truncated"):
+        datasets.load_mnist_test(broken)
+    missing = with_replaced(tmp_path / "missing", mnist_dir, TEST_IMAGES, None)
+    with pytest.raises(MissingDataError, match=TEST_IMAGES) as caught:
+        datasets.load_mnist_test(missing)
+    assert TRAIN_IMAGES not in str(caught.value)
+
+
 # --- where the data is looked for -------------------------------------------------------------
 
 

@@ -197,6 +197,14 @@ def test_missing_pickle(tmp_path: Path) -> None:
         load_mnist_pickle(tmp_path / "mnist.pkl.gz")
 
 
+def test_the_test_set_alone_comes_from_a_lone_pickle(tmp_path: Path) -> None:
+    folder = tmp_path / "book"
+    folder.mkdir()
+    write_pickle(folder / "mnist.pkl.gz", small_parts())
+    test = datasets.load_mnist_test(folder, dtype=np.float32)
+    assert np.array_equal(test.images, small_parts()[2][0]) and test.labels.tolist() == [0, 1, 2]
+
+
 def test_pickle_is_not_used_when_idx_files_are_present(tmp_path: Path, mnist_dir: Path) -> None:
     folder = tmp_path / "both"
     folder.mkdir()

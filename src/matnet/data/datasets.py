@@ -78,11 +78,13 @@ __all__ = [
     "load_fashion_mnist",
     "load_mnist",
     "load_mnist_pickle",
+    "load_mnist_test",
     "locate_mnist",
     "read_idx",
 ]
 
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian: dataset-fashion-mnist
+TEST_FILES = FILES[2:]  # t10k images and labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,20 +103,8 @@ def _load_idx_folder(folder: Path, sums: dict[str, str], dtype: np.dtype, verify
     if cached is not None:
         return cached
     expected = [sums[name] if verify else None for name in FILES]
-    train_images = read_images(files[0], expected[0])
-    train_labels = read_labels(files[1], expected[1])
-    test_images = read_images(files[2], expected[2])
-    test_labels = read_labels(files[3], expected[3])
-    for images, labels, images_file, labels_file in (
-        (train_images, train_labels, files[0], files[1]),
-        (test_images, test_labels, files[2], files[3]),
-    ):
-        if len(images) != len(labels):
-            raise CorruptDataError(
-                images_file,
-                f"image/label count mismatch: {len(images)} images but {labels_file.name} "
-                f"holds {len(labels)} labels",
-            )
+    train_images, train_labels = _read_pair(files[0], files[1], expected[0], expected[1])
+    test_images, test_labels = _read_pair(files[2], files[3], expected[2], expected[3])
     if len(train_images) <= N_TRAINING or len(test_images) == 0:
         raise CorruptDataError(
             files[0],
@@ -132,6 +122,37 @@ def _load_idx_folder(folder: Path, sums: dict[str, str], dtype: np.dtype, verify
             labels_int64(test_labels),
         )
     return cache_put(key, content, cached)
+
+
+def _load_idx_test(folder: Path, sums: dict[str, str], dtype: np.dtype, verify: bool) -> LabeledImages:
+    """Read only the two test files of ``folder`` (both present); the training files are
+    not opened, unless only to find the whole split already in the cache."""
+    files = [find_idx_file(folder, name) for name in FILES]
+    if all(files):
+        sums_key = tuple(sums[name] for name in FILES) if verify else None
+        cached = cache_get(("idx", file_key(files), dtype.str, sums_key))
+        if cached is not None:
+            return cached.test
+    expected = [sums[name] if verify else None for name in FILES[2:]]
+    images, labels = _read_pair(files[2], files[3], *expected)
+    if len(images) == 0:
+        raise CorruptDataError(files[2], "no test images: evaluating needs at least one")
+    return LabeledImages(scaled(images, dtype), labels_int64(labels))
+
+
+def _read_pair(
+    images_file: Path, labels_file: Path, images_sha256: str | None, labels_sha256: str | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """An images file and its labels file, validated, as uint8 (n, 784) and (n,)."""
+    images = read_images(images_file, images_sha256)
+    labels = read_labels(labels_file, labels_sha256)
+    if len(images) != len(labels):
+        raise CorruptDataError(
+            images_file,
+            f"image/label count mismatch: {len(images)} images but {labels_file.name} "
+            f"holds {len(labels)} labels",
+        )
+    return images, labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,6 +252,37 @@ def load_mnist(
             raise MissingDataError(folder, _missing_message(folder, missing, origin))
         download_mnist(folder)
     return _load_idx_folder(folder, SHA256, resolved_dtype, verify)
+
+
+def load_mnist_test(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    dtype: DTypeLike = np.float64,
+    download: bool = True,
+    verify: bool = True,
+) -> LabeledImages:
+    """Only MNIST's test set (the 10,000 t10k images): what evaluating a network needs.
+
+    Found, downloaded and verified as by :func:`load_mnist`, but only the two test files
+    are read, so a missing or broken training file does not stand in the way (a folder
+    holding only the book's ``mnist.pkl.gz`` gives that file's test part). Images (n, 784)
+    ``dtype`` in [0, 1], labels (n,) int64, read-only; equal to ``load_mnist(...).test``.
+    """
+    resolved_dtype = float_dtype(dtype)
+    folder, origin = _locate(data_dir)
+    if origin != "default" and not folder.is_dir():
+        raise MissingDataError(
+            folder, f"no such folder (named by {origin}); it should hold {file_list(TEST_FILES)}"
+        )
+    present = [name for name in FILES if find_idx_file(folder, name) is not None]
+    if not present and (folder / PICKLE_NAME).is_file():
+        return load_mnist_pickle(folder / PICKLE_NAME, dtype=resolved_dtype).test
+    missing = [name for name in TEST_FILES if name not in present]
+    if missing:
+        if origin != "default" or not download:
+            raise MissingDataError(folder, _missing_message(folder, missing, origin))
+        download_mnist(folder)
+    return _load_idx_test(folder, SHA256, resolved_dtype, verify)
 
 
 def load_fashion_mnist(
