@@ -108,3 +108,9 @@ def test_vectorized_result() -> None:
 def test_vectorized_result_rejects_non_digits(j: int) -> None:
     with pytest.raises(ValueError, match="digit"):
         mnist_loader.vectorized_result(j)
+
+
+@pytest.mark.parametrize("j", [True, False, np.True_, 3.5, 3.0, np.float64(2), "3", None])
+def test_vectorized_result_refuses_what_is_not_an_int(j: object) -> None:
+    with pytest.raises(TypeError, match=r"j must be an int digit in \[0, 10\), got"):
+        mnist_loader.vectorized_result(j)

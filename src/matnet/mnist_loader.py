@@ -21,6 +21,7 @@ tuples copies no pixels; a network can recover the stacked matrices instead of r
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import numpy as np
@@ -74,8 +75,12 @@ def _columns(images: np.ndarray) -> np.ndarray:
 def vectorized_result(j: int) -> np.ndarray:
     """A fresh (10, 1) float64 column with 1.0 in row ``j`` and zeros elsewhere.
 
-    This turns a digit into the desired output of the network, as in the book.
+    This turns a digit into the desired output of the network, as in the book. ``j`` must be
+    an integer (Python or NumPy) in [0, 10): a bool or a float is a TypeError (NumPy would
+    read ``True`` as a mask selecting every row), anything outside the digits a ValueError.
     """
+    if isinstance(j, (bool, np.bool_)) or not isinstance(j, numbers.Integral):
+        raise TypeError(f"j must be an int digit in [0, {N_CLASSES}), got {j!r} ({type(j).__name__})")
     if not 0 <= j < N_CLASSES:
         raise ValueError(f"j must be a digit in [0, {N_CLASSES}), got {j!r}")
     e = np.zeros((N_CLASSES, 1))
