@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,23 +59,6 @@ def test_same_seed_same_result(data_dir, tmp_path):
     assert reports[0] == reports[1]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["train", "--eta", "-1"], "--eta"),
-        (["train", "--sizes", "784,x,10"], "--sizes"),
-        (["train", "--batch-size", "0"], "--batch-size"),
-        (["train", "--epochs", "-2"], "--epochs"),
-        (["train", "--backend", "gpu"], "--backend"),
-    ],
-)
-def test_bad_arguments_exit_2_naming_the_argument(args, message):
-    result = run_cli(*args)
-    assert result.returncode == 2
-    assert message in result.stderr.splitlines()[-1]
-    assert "Traceback" not in result.stderr
-
-
 def test_missing_data_is_one_line_and_exit_1(tmp_path):
     result = run_cli("train", "--epochs", "1", "--data-dir", str(tmp_path / "nowhere"))
     assert result.returncode == 1
@@ -116,3 +100,142 @@ def _slice():
 
     training = datasets.load_mnist().training
     return training.images[:2000], training.labels[:2000]
+
+
+# --------------------------------------------------------------- every mistake is one line
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def networks(tmp_path_factory) -> dict[str, str]:
+    """Saved networks that do and do not fit MNIST."""
+    folder = tmp_path_factory.mktemp("nets")
+    made = {}
+    for name, sizes in {"mnist": [784, 10], "5 outputs": [784, 5], "20 inputs": [20, 10]}.items():
+        made[name] = str(folder / f"{name.replace(' ', '-')}.npz")
+        Network(sizes, seed=0).save(made[name])
+    garbage = folder / "garbage.npz"
+    garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    made["garbage"] = str(garbage)
+    made["folder"] = str(folder)
+    return made
+
+
+MISTAKES = {
+    "input size is not 784": (["train", "--sizes", "100,30,10"], 2, "must start with 784"),
+    "output size is not 10": (["train", "--sizes", "784,30,5"], 2, "end with 10"),
+    "negative seed (train)": (["train", "--seed", "-1"], 2, "--seed"),
+    "negative seed (baseline)": (["baseline", "random", "--seed", "-1"], 2, "--seed"),
+    "negative seed (gradcheck)": (["gradcheck", "--seed", "-1"], 2, "--seed"),
+    "empty --save": (["train", "--save", ""], 2, "--save '': the file name is empty"),
+    "--json into a missing folder": (
+        ["train", "--json", "/no/dir/r.json", "--save", "{tmp}/net.npz"], 2, "folder /no/dir does not exist"
+    ),
+    "--save onto a folder": (["train", "--save", "{tmp}"], 2, "is a folder, not a file"),
+    "--save and --json the same file": (
+        ["train", "--save", "{tmp}/x", "--json", "{tmp}/x"], 2, "one would overwrite the other"
+    ),
+    "bench --json into a missing folder": (["bench", "--json", "/no/dir/b.json"], 2, "/no/dir does not"),
+    "evaluate a network with 5 outputs": (["evaluate", "{5 outputs}"], 2, "maps 784 inputs to 5 outputs"),
+    "evaluate a network with 20 inputs": (["evaluate", "{20 inputs}"], 2, "maps 20 inputs to 10 outputs"),
+    "evaluate a file that is not a network": (["evaluate", "{garbage}"], 1, "not a readable .npz file"),
+    "unknown dtype": (["train", "--dtype", "float16"], 2, "--dtype"),
+    "no command": ([], 2, "required: COMMAND"),
+    "a network too large to build": (
+        ["gradcheck", "--sizes", f"784,{10**12},10"], 2, f"cannot build a network of sizes [784, {10**12}, 1"
+    ),
+    "negative eta": (["train", "--eta", "-1"], 2, "--eta"),
+    "sizes that are not ints": (["train", "--sizes", "784,x,10"], 2, "--sizes"),
+    "zero batch size": (["train", "--batch-size", "0"], 2, "--batch-size"),
+    "negative epochs": (["train", "--epochs", "-2"], 2, "--epochs"),
+    "unknown backend": (["train", "--backend", "gpu"], 2, "--backend"),
+}
+
+
+@pytest.fixture(scope="module")
+def mistakes(networks, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+    """Every mistake in MISTAKES made for real, all at once (each is a separate process)."""
+    tmp = tmp_path_factory.mktemp("out")
+    values = {**networks, "tmp": str(tmp)}
+    children = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "matnet.cli", *(arg.format(**values) for arg in args)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for name, (args, _, _) in MISTAKES.items()
+    }
+    results = {}
+    for name, child in children.items():
+        stdout, stderr = child.communicate(timeout=120)
+        results[name] = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+    assert sorted(p.name for p in tmp.iterdir()) == [], "a mistaken command wrote something"
+    return results
+
+
+@pytest.mark.parametrize("case", list(MISTAKES))
+def test_every_mistake_is_one_line_on_stderr(mistakes, case):
+    _, codes, message = MISTAKES[case]
+    result = mistakes[case]
+    line = one_line(result.stderr)
+    assert result.returncode in ((codes,) if isinstance(codes, int) else codes), line
+    assert message in line
+    assert "Epoch" not in result.stdout  # refused before any training
+
+
+def test_a_networks_refusal_is_one_line_through_the_cli(capsys):
+    with pytest.raises(cli.UsageError, match=r"cannot build a network of sizes \[784, 30, 10\]: dtype"):
+        cli._build_network([784, 30, 10], dtype=np.int32)
+    args = cli.build_parser().parse_args(["gradcheck", "--sizes", "3,2"])
+    args.backend = "gpu"  # what argparse would refuse, made to reach Network itself
+    assert cli.run(args) == 2
+    assert one_line(capsys.readouterr().err).startswith("matnet gradcheck: error: cannot build a network")
+
+
+def test_a_broken_pipe_is_not_a_traceback(data_dir, networks):
+    child = subprocess.Popen(
+        [sys.executable, "-m", "matnet.cli", "evaluate", networks["mnist"]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    child.stdout.close()  # the reader leaves before the first line
+    with child.stderr:
+        stderr = child.stderr.read()
+    child.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+# --------------------------------------------------------- outputs: checked first, never lost
+def test_a_network_that_cannot_be_saved_where_asked_is_rescued(tmp_path, capsys):
+    net = Network([3, 2], seed=0)
+    report = tmp_path / "run.json"
+    status = cli.write_outputs(net, str(tmp_path / "gone" / "net.npz"), str(report), {"ok": True})
+    assert status == 1
+    line = one_line(capsys.readouterr().err)
+    assert "cannot save the network" in line and "gone/net.npz" in line
+    rescued = Path(line.split("it was saved to ")[1].split(" instead")[0])
+    try:
+        np.testing.assert_array_equal(Network.load(rescued).weights[0], net.weights[0])
+    finally:
+        rescued.unlink()
+    assert json.loads(report.read_text()) == {"ok": True}  # the summary is still written
+
+
+def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
+    net = Network([3, 2], seed=0, check_finite=False)
+    net.weights[0][0, 0] = np.nan  # as --no-check-finite can leave it
+    assert cli.write_outputs(net, str(tmp_path / "net.npz"), None, {}) == 1
+    assert "cannot save the network: weights_0 contains NaN or inf" in one_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_reads_only_the_test_files(data_dir, networks, tmp_path, capsys):
+    from tests._http_server import link_copy
+
+    folder = link_copy(Path(data_dir), tmp_path / "mnist")
+    (folder / "train-images-idx3-ubyte.gz").unlink()
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"broken")
+    (folder / "train-labels-idx1-ubyte.gz").unlink()
+    assert cli.main(["evaluate", networks["mnist"], "--data-dir", str(folder)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("%)")

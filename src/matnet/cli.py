@@ -1,14 +1,19 @@
 """``matnet`` command line: train, evaluate, baseline, reproduce, gradcheck, bench.
 
 Each subcommand parses its arguments here and hands the work to the module that owns it.
-Bad arguments or missing data end in a one-line message on stderr and exit status 2 or 1.
+Every user mistake ends in one line on stderr, never a traceback: exit status 2 for a request
+that cannot work as given (a bad argument, layer sizes that do not fit MNIST, an output path
+that cannot be written), checked before any long work starts; 1 for missing or broken files
+and data. A finished training run is saved before anything else can fail.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from matnet.core.backends import BACKENDS
-from matnet.errors import MatnetError
+from matnet.errors import MatnetError, UsageError
+
+N_PIXELS, N_CLASSES = 784, 10  # MNIST's inputs and classes
+MAX_SEED = 2**32 - 1  # np.random.seed's range, which book mode uses
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: what is wrong, and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def _sizes(text: str) -> list[int]:
@@ -31,23 +46,25 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _int_at_least(minimum: int):
-    """An argparse type: an int ≥ minimum, or a message saying what was expected."""
+def _int_in(minimum: int, maximum: int | None = None):
+    """An argparse type: an int in [minimum, maximum], or a message saying what was expected."""
+    expected = f"an int ≥ {minimum}" if maximum is None else f"an int in [{minimum}, {maximum}]"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an int ≥ {minimum}, got {text!r}")
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _int_at_least(1)
-_non_negative_int = _int_at_least(0)
+_positive_int = _int_in(1)
+_non_negative_int = _int_in(0)
+_seed = _int_in(0, MAX_SEED)
 
 
 def _positive_float(text: str) -> float:
@@ -67,8 +84,8 @@ def _dtype(text: str) -> np.dtype:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="matnet", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="matnet", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a network on MNIST, printing the book's epoch lines")
     train.add_argument("--sizes", type=_sizes, default=[784, 30, 10], help="layer sizes, e.g. 784,30,10")
@@ -76,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int, default=10)
     train.add_argument("--eta", type=_positive_float, default=3.0)
     train.add_argument(
-        "--seed", type=int, default=None, help="seeds numpy's and random's global state (book mode)"
+        "--seed", type=_seed, default=None, help="seeds numpy's and random's global state (book mode)"
     )
     train.add_argument("--backend", choices=BACKENDS, default="auto")
     train.add_argument("--dtype", type=_dtype, default=np.dtype(np.float64))
@@ -98,13 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     baseline = sub.add_parser("baseline", help="the book's non-network baselines")
     baseline.add_argument("kind", choices=["darkness", "random"])
     baseline.add_argument("--data-dir", default=None)
-    baseline.add_argument("--seed", type=int, default=0)
+    baseline.add_argument("--seed", type=_seed, default=0)
     baseline.set_defaults(run=cmd_baseline)
 
     gradcheck = sub.add_parser("gradcheck", help="finite-difference check of backprop (book §2.8)")
     gradcheck.add_argument("--sizes", type=_sizes, default=[784, 30, 10])
     gradcheck.add_argument("--backend", choices=BACKENDS, default="auto")
-    gradcheck.add_argument("--seed", type=int, default=0)
+    gradcheck.add_argument("--seed", type=_seed, default=0)
     gradcheck.add_argument("--eps", type=_positive_float, default=1e-5)
     gradcheck.set_defaults(run=cmd_gradcheck)
 
@@ -128,10 +145,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Parse ``argv`` (default: the command line) and run the command; the exit status."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run parsed arguments; every error a user can cause becomes one line on stderr."""
     try:
         return int(args.run(args) or 0)
+    except UsageError as exc:
+        print(f"matnet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except MatnetError as exc:
+        print(f"matnet {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError as exc:
+        print(f"matnet {args.command}: out of memory ({exc or 'is the batch size too large?'})",
+              file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader of our output left (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as exc:  # a file that cannot be read or written, named by the error
         print(f"matnet {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -151,17 +186,55 @@ class _Progress:
         self.stream.flush()
 
 
+def check_output_paths(**paths: str | None) -> None:
+    """UsageError unless every given output path (``--option=path``) can be written, and no
+    two name the same file: checked before the work, so the work is not lost after."""
+    from matnet.io import output_path_problem
+
+    seen: dict[str, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        flag = "--" + option.replace("_", "-")
+        problem = output_path_problem(path)
+        if problem is not None:
+            raise UsageError(f"{flag} {path!r}: {problem}")
+        key = os.path.realpath(path)
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {flag} both name {path!r}: one would overwrite the other")
+        seen[key] = flag
+
+
+def _check_mnist_sizes(sizes: list[int], what: str) -> None:
+    if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
+        raise UsageError(
+            f"{what} {','.join(map(str, sizes))} must start with {N_PIXELS} (MNIST's pixels per image) "
+            f"and end with {N_CLASSES} (its classes)"
+        )
+
+
+def _build_network(sizes: list[int], **kwargs):
+    """``Network(sizes, **kwargs)``; what it refuses becomes a one-line UsageError."""
+    from matnet.network import Network
+
+    try:
+        return Network(sizes, **kwargs)
+    except (ValueError, TypeError, MemoryError) as exc:
+        raise UsageError(f"cannot build a network of sizes {sizes}: {exc}") from None
+
+
 def cmd_train(args) -> int:
     import random
 
     from matnet import datasets
-    from matnet.network import Network
 
+    _check_mnist_sizes(args.sizes, "--sizes")
+    check_output_paths(save=args.save, json=args.json)
     data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     if args.seed is not None:
         np.random.seed(args.seed)
         random.seed(args.seed)
-    net = Network(
+    net = _build_network(
         args.sizes, backend=args.backend, dtype=args.dtype, check_finite=not args.no_check_finite
     )
     epochs: list[dict] = []
@@ -185,37 +258,78 @@ def cmd_train(args) -> int:
         on_epoch=report,
         on_progress=progress,
     )
-    if args.json:
-        _write_json(
-            args.json,
-            {
-                "sizes": args.sizes,
-                "epochs": args.epochs,
-                "batch_size": args.batch_size,
-                "eta": args.eta,
-                "seed": args.seed,
-                "backend": args.backend,
-                "dtype": str(args.dtype),
-                "compile_seconds": compile_seconds,
-                "total_seconds": time.perf_counter() - started,
-                "per_epoch": epochs,
-                "best_accuracy": max((e["correct"] / e["n_test"] for e in epochs), default=None),
-            },
-        )
-    if args.save:
-        net.save(args.save)
-    return 0
+    summary = {
+        "sizes": args.sizes,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "eta": args.eta,
+        "seed": args.seed,
+        "backend": args.backend,
+        "dtype": str(args.dtype),
+        "compile_seconds": compile_seconds,
+        "total_seconds": time.perf_counter() - started,
+        "per_epoch": epochs,
+        "best_accuracy": max((e["correct"] / e["n_test"] for e in epochs), default=None),
+    }
+    return write_outputs(net, args.save, args.json, summary)
+
+
+def write_outputs(net, save: str | None, json_path: str | None, summary: dict) -> int:
+    """Save the network first (the work that cannot be redone cheaply), then the JSON summary.
+
+    Each failure is one line on stderr. A network that cannot be written where asked (the
+    disk filled up, the folder went away during training) is written to a new file in the
+    system's temporary folder instead, and the line says where. Returns the exit status.
+    """
+    status = 0
+    if save is not None:
+        try:
+            net.save(save)
+        except OSError as exc:
+            print(f"matnet train: cannot save the network: {exc}; {_rescue(net)}", file=sys.stderr)
+            status = 1
+        except ValueError as exc:  # e.g. non-finite weights after --no-check-finite
+            print(f"matnet train: cannot save the network: {exc}", file=sys.stderr)
+            status = 1
+    if json_path is not None:
+        try:
+            _write_json(json_path, summary)
+        except OSError as exc:
+            print(f"matnet train: cannot write the JSON summary: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _rescue(net) -> str:
+    """Save ``net`` to a new file in the temporary folder; say where (or that it failed)."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="matnet-unsaved-", suffix=".npz")
+        os.close(fd)
+        net.save(path)
+    except (OSError, ValueError) as exc:
+        return f"nor could it be saved to the temporary folder ({exc})"
+    return f"it was saved to {path} instead"
 
 
 def cmd_evaluate(args) -> int:
     from matnet import datasets
     from matnet.network import Network
 
-    net = Network.load(args.file)
-    test = datasets.load_mnist(args.data_dir, dtype=net.dtype).test
+    try:
+        net = Network.load(args.file)
+    except MatnetError:  # ModelFileError: a bad file, reported as such
+        raise
+    except (ValueError, TypeError) as exc:  # what Network refuses to rebuild
+        raise UsageError(f"{args.file}: cannot rebuild the network: {exc}") from None
+    n_in, n_out = net.sizes[0], net.sizes[-1]
+    if (n_in, n_out) != (N_PIXELS, N_CLASSES):
+        raise UsageError(
+            f"{args.file}: the network maps {n_in} inputs to {n_out} outputs; MNIST's test set "
+            f"needs {N_PIXELS} inputs and {N_CLASSES} outputs"
+        )
+    test = datasets.load_mnist_test(args.data_dir, dtype=net.dtype)
     outputs = net.feedforward(test.images.T)
     predicted = np.argmax(outputs, axis=0)
-    n_out = net.sizes[-1]
     confusion = np.zeros((n_out, n_out), np.int64)
     np.add.at(confusion, (test.labels, predicted), 1)
     correct = int(np.trace(confusion))
@@ -231,12 +345,14 @@ def cmd_baseline(args) -> int:
     from matnet import datasets
     from matnet.experiments import baselines
 
-    data = datasets.load_mnist(args.data_dir)
     if args.kind == "darkness":
-        correct = baselines.average_darkness(data.training, data.test)
+        data = datasets.load_mnist(args.data_dir)
+        test = data.test
+        correct = baselines.average_darkness(data.training, test)
     else:
-        correct = baselines.random_guessing(data.test, seed=args.seed)
-    print(f"Baseline classifier using {args.kind}: {correct} of {data.test.labels.size} values correct.")
+        test = datasets.load_mnist_test(args.data_dir)
+        correct = baselines.random_guessing(test, seed=args.seed)
+    print(f"Baseline classifier using {args.kind}: {correct} of {test.labels.size} values correct.")
     return 0
 
 

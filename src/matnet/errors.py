@@ -27,6 +27,11 @@ class ModelFileError(MatnetError, ValueError):
     """A saved-network file is missing, truncated, tampered with or of an unknown format."""
 
 
+class UsageError(MatnetError, ValueError):
+    """A command-line request that cannot work as given (layer sizes that do not fit the data,
+    an output path that cannot be written): the command stops before doing any work."""
+
+
 class MissingDataError(DataError):
     """A dataset file or folder does not exist where matnet looked for it."""
 

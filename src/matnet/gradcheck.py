@@ -305,9 +305,13 @@ def cli_main(args) -> int:
     the number of parameters, and the time of one backprop gradient against the finite
     differences. Returns 0 when both errors are below TOLERANCE, else 1.
     """
+    from matnet.errors import UsageError
     from matnet.network import Network
 
-    net = Network(args.sizes, backend=args.backend, seed=args.seed)
+    try:
+        net = Network(args.sizes, backend=args.backend, seed=args.seed)
+    except (ValueError, TypeError, MemoryError) as exc:  # said on one line by the CLI
+        raise UsageError(f"cannot build a network of sizes {args.sizes}: {exc}") from None
     x, y, described = _example(net.sizes, args.seed)
     n_weights = sum(w.size for w in net.weights)
     n_biases = sum(b.size for b in net.biases)

@@ -503,8 +503,13 @@ def cli_main(args) -> int:
             print("matnet bench: --plot needs matplotlib, which is not installed "
                   "(pip install 'matnet[plot]')", file=sys.stderr)
             return 2
-    if args.json:
-        from matnet.io import atomic_write_bytes  # noqa: F401  (fail before measuring, not after)
+    from matnet.io import output_path_problem  # (checked before measuring, not after)
+
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        problem = None if path is None else output_path_problem(path)
+        if problem is not None:
+            print(f"matnet bench: error: {option} {path!r}: {problem}", file=sys.stderr)
+            return 2
     names = list(args.workload or (QUICK_WORKLOADS if args.quick else [w.name for w in wl.WORKLOADS]))
     known = {w.name for w in wl.WORKLOADS}
     unknown = [n for n in names if n not in known]
