@@ -142,6 +142,7 @@ MISTAKES = {
     "evaluate a network with 5 outputs": (["evaluate", "{5 outputs}"], 2, "maps 784 inputs to 5 outputs"),
     "evaluate a network with 20 inputs": (["evaluate", "{20 inputs}"], 2, "maps 20 inputs to 10 outputs"),
     "evaluate a file that is not a network": (["evaluate", "{garbage}"], 1, "not a readable .npz file"),
+    "unknown --only": (["reproduce", "--only", "bogus"], 2, "invalid choice: 'bogus'"),
     "unknown dtype": (["train", "--dtype", "float16"], 2, "--dtype"),
     "no command": ([], 2, "required: COMMAND"),
     "a network too large to build": (
@@ -230,6 +231,15 @@ def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_train_without_a_seed_says_it_is_unseeded(data_dir, tmp_path, capsys):
+    saved = tmp_path / "net.npz"
+    assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--save", str(saved)]) == 0
+    assert "unseeded" in capsys.readouterr().err
+    assert Network.load(saved).sizes == [784, 10]
+    assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--seed", "3"]) == 0
+    assert "unseeded" not in capsys.readouterr().err
+
+
 def test_evaluate_reads_only_the_test_files(data_dir, networks, tmp_path, capsys):
     from tests._http_server import link_copy
 
@@ -239,3 +249,24 @@ def test_evaluate_reads_only_the_test_files(data_dir, networks, tmp_path, capsys
     (folder / "train-labels-idx1-ubyte.gz").unlink()
     assert cli.main(["evaluate", networks["mnist"], "--data-dir", str(folder)]) == 0
     assert capsys.readouterr().out.splitlines()[0].endswith("%)")
+
+
+# ---------------------------------------------------------------------------- the help
+def help_text(*args: str, capsys) -> str:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args([*args, "--help"])
+    return capsys.readouterr().out
+
+
+def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
+    texts = {command: help_text(*command.split(), capsys=capsys) for command in
+             ["", "train", "evaluate", "baseline", "gradcheck", "reproduce", "bench"]}
+    for command, text in texts.items():
+        assert "``" not in text and ":func:" not in text and ":class:" not in text, command
+    train = " ".join(texts["train"].split())
+    assert "(default: 30)" in train and "(default: 784,30,10)" in train and "(default: 3.0)" in train
+    assert "--dtype {float64,float32}" in train and "(default: float64)" in train
+    from matnet.experiments.reproduce import EXPERIMENTS
+
+    reproduce = " ".join(texts["reproduce"].split())
+    assert all(repr(e.name) in reproduce for e in EXPERIMENTS)

@@ -23,7 +23,12 @@ import numpy as np
 from matnet.core.backends import BACKENDS
 from matnet.errors import MatnetError, UsageError
 
+DESCRIPTION = (
+    "The sigmoid networks of Nielsen's 'Neural Networks and Deep Learning' (chapters 1-2), "
+    "trained fast on MNIST."
+)
 N_PIXELS, N_CLASSES = 784, 10  # MNIST's inputs and classes
+DTYPES = ("float64", "float32")
 MAX_SEED = 2**32 - 1  # np.random.seed's range, which book mode uses
 
 
@@ -32,6 +37,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _sizes(text: str) -> list[int]:
@@ -77,68 +91,71 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _dtype(text: str) -> np.dtype:
-    if text not in ("float64", "float32"):
-        raise argparse.ArgumentTypeError(f"--dtype must be float64 or float32, got {text!r}")
-    return np.dtype(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="matnet", description=__doc__.splitlines()[0])
+    from matnet.experiments.reproduce import EXPERIMENTS
+
+    parser = _Parser(prog="matnet", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a network on MNIST, printing the book's epoch lines")
-    train.add_argument("--sizes", type=_sizes, default=[784, 30, 10], help="layer sizes, e.g. 784,30,10")
-    train.add_argument("--epochs", type=_non_negative_int, default=30)
-    train.add_argument("--batch-size", type=_positive_int, default=10)
-    train.add_argument("--eta", type=_positive_float, default=3.0)
-    train.add_argument(
-        "--seed", type=_seed, default=None, help="seeds numpy's and random's global state (book mode)"
-    )
-    train.add_argument("--backend", choices=BACKENDS, default="auto")
-    train.add_argument("--dtype", type=_dtype, default=np.dtype(np.float64))
-    train.add_argument(
-        "--data-dir", default=None, help="MNIST folder (default: $MATNET_DATA, then data/mnist)"
-    )
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                              formatter_class=_HelpFormatter)
+
+    data_dir = "MNIST folder (default: $MATNET_DATA, then data/mnist, then ~/.cache/matnet/mnist)"
+    train = command("train", "train a network on MNIST, printing the book's epoch lines")
+    train.add_argument("--sizes", type=_sizes, default="784,30,10",
+                       help=f"layer sizes, from {N_PIXELS} inputs to {N_CLASSES} outputs")
+    train.add_argument("--epochs", type=_non_negative_int, default=30, help="passes over the training data")
+    train.add_argument("--batch-size", type=_positive_int, default=10, help="mini-batch size")
+    train.add_argument("--eta", type=_positive_float, default=3.0, help="learning rate η")
+    train.add_argument("--seed", type=_seed, default=None,
+                       help="seeds numpy's and random's global state, as the book's session would "
+                            "(default: unseeded, so each run differs)")
+    train.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
+    train.add_argument("--dtype", choices=DTYPES, default="float64", help="the network's float type")
+    train.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
     train.add_argument("--json", default=None, metavar="FILE", help="write per-epoch accuracy and timing")
     train.add_argument("--save", default=None, metavar="FILE", help="save the trained network (.npz)")
-    train.add_argument(
-        "--no-check-finite", action="store_true", help="the book's silent behaviour on divergence"
-    )
+    train.add_argument("--no-check-finite", action="store_true",
+                       help="the book's silent behaviour on divergence")
     train.set_defaults(run=cmd_train)
 
-    evaluate = sub.add_parser("evaluate", help="test-set accuracy and confusion matrix of a saved network")
-    evaluate.add_argument("file")
-    evaluate.add_argument("--data-dir", default=None)
+    evaluate = command("evaluate", "test-set accuracy and confusion matrix of a saved network")
+    evaluate.add_argument("file", help="a network saved by 'matnet train --save' or Network.save")
+    evaluate.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
     evaluate.set_defaults(run=cmd_evaluate)
 
-    baseline = sub.add_parser("baseline", help="the book's non-network baselines")
-    baseline.add_argument("kind", choices=["darkness", "random"])
-    baseline.add_argument("--data-dir", default=None)
-    baseline.add_argument("--seed", type=_seed, default=0)
+    baseline = command("baseline", "the book's non-network baselines")
+    baseline.add_argument("kind", choices=["darkness", "random"], help="which baseline")
+    baseline.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
+    baseline.add_argument("--seed", type=_seed, default=0, help="seed of the random guesses")
     baseline.set_defaults(run=cmd_baseline)
 
-    gradcheck = sub.add_parser("gradcheck", help="finite-difference check of backprop (book §2.8)")
-    gradcheck.add_argument("--sizes", type=_sizes, default=[784, 30, 10])
-    gradcheck.add_argument("--backend", choices=BACKENDS, default="auto")
-    gradcheck.add_argument("--seed", type=_seed, default=0)
-    gradcheck.add_argument("--eps", type=_positive_float, default=1e-5)
+    gradcheck = command("gradcheck", "finite-difference check of backprop (book §2.8)")
+    gradcheck.add_argument("--sizes", type=_sizes, default="784,30,10", help="layer sizes")
+    gradcheck.add_argument("--backend", choices=BACKENDS, default="auto", help="the training backend checked")
+    gradcheck.add_argument("--seed", type=_seed, default=0, help="seed of the network and the example")
+    gradcheck.add_argument("--eps", type=_positive_float, default=1e-5, help="finite-difference step")
     gradcheck.set_defaults(run=cmd_gradcheck)
 
-    reproduce = sub.add_parser("reproduce", help="the book's chapter-1 results table, several seeds each")
-    reproduce.add_argument("--epochs", type=_positive_int, default=30)
-    reproduce.add_argument("--batch-size", type=_positive_int, default=10)
-    reproduce.add_argument("--seeds", type=_positive_int, default=None, help="seeds per experiment")
-    reproduce.add_argument("--only", action="append", default=None, metavar="NAME", help="e.g. '30 hidden'")
-    reproduce.add_argument("--backend", choices=BACKENDS, default="auto")
-    reproduce.add_argument("--dtype", type=_dtype, default=np.dtype(np.float64))
-    reproduce.add_argument("--data-dir", default=None)
+    reproduce = command("reproduce", "the book's chapter-1 results table, several seeds each")
+    reproduce.add_argument("--epochs", type=_positive_int, default=30, help="epochs per run")
+    reproduce.add_argument("--batch-size", type=_positive_int, default=10, help="mini-batch size")
+    reproduce.add_argument("--seeds", type=_positive_int, default=None,
+                           help="seeds per experiment (default: each experiment's own count)")
+    reproduce.add_argument("--only", action="append", default=None, metavar="NAME",
+                           choices=[e.name for e in EXPERIMENTS],
+                           help="run only this experiment (repeatable), one of: "
+                                + ", ".join(repr(e.name) for e in EXPERIMENTS))
+    reproduce.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
+    reproduce.add_argument("--dtype", choices=DTYPES, default="float64", help="floating-point type")
+    reproduce.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
     reproduce.set_defaults(run=cmd_reproduce)
 
-    bench = sub.add_parser("bench", help="speedup report: every path timed side by side")
+    bench = command("bench", "speedup report: every path timed side by side")
     bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
-    bench.add_argument("--json", default=None, metavar="FILE")
-    bench.add_argument("--plot", default=None, metavar="FILE.png")
+    bench.add_argument("--json", default=None, metavar="FILE", help="write the whole report as JSON")
+    bench.add_argument("--plot", default=None, metavar="FILE.png", help="draw the speedups (matplotlib)")
     bench.add_argument("--workload", action="append", default=None, help="only these workloads (repeatable)")
     bench.set_defaults(run=cmd_bench)
     return parser
@@ -151,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run parsed arguments; every error a user can cause becomes one line on stderr."""
+    if isinstance(getattr(args, "dtype", None), str):
+        args.dtype = np.dtype(args.dtype)
     try:
         return int(args.run(args) or 0)
     except UsageError as exc:
@@ -237,6 +256,9 @@ def cmd_train(args) -> int:
     net = _build_network(
         args.sizes, backend=args.backend, dtype=args.dtype, check_finite=not args.no_check_finite
     )
+    if args.seed is None:
+        print("matnet train: unseeded: each run starts from fresh random numbers "
+              "(pass --seed N to repeat a run)", file=sys.stderr)
     epochs: list[dict] = []
 
     def report(r) -> None:
