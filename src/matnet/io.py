@@ -275,8 +275,15 @@ def _array_problem(
     if dtype.kind not in "biuf":
         return f"{name} has dtype {dtype}, expected real numbers"
     if shape != expected_shape:
-        return f"{name} has shape {shape}, expected {expected_shape} for sizes {sizes}"
+        return f"{name} has shape {shape}, expected {expected_shape} for sizes {_few(sizes)}"
     return None
+
+
+def _few(items: list, limit: int = 8) -> str:
+    """``items`` for a message: all of them, or the first ``limit`` and how many there are."""
+    if len(items) <= limit:
+        return repr(items)
+    return "[" + ", ".join(map(repr, items[:limit])) + f", ... ({len(items)} in all)]"
 
 
 # -------------------------------------------------------------------------------- loading
@@ -363,9 +370,9 @@ def _read_archive(archive: zipfile.ZipFile, size: int, fail: _Fail) -> SavedNetw
     expected = set(_META) | {f"{kind}_{i}" for kind in ("weights", "biases") for i in layers}
     present = set(members)
     if present - expected:
-        raise fail(f"unexpected arrays {sorted(present - expected)} for sizes {sizes}")
+        raise fail(f"unexpected arrays {_few(sorted(present - expected))} for sizes {_few(sizes)}")
     if expected - present:
-        raise fail(f"missing arrays {sorted(expected - present)} for sizes {sizes}")
+        raise fail(f"missing arrays {_few(sorted(expected - present))} for sizes {_few(sizes)}")
     # Every parameter array's declared shape and dtype is checked before any is allocated.
     for i in layers:
         for name, shape in ((f"weights_{i}", (sizes[i + 1], sizes[i])), (f"biases_{i}", (sizes[i + 1], 1))):
