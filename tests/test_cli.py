@@ -142,17 +142,24 @@ MISTAKES = {
     "evaluate a network with 5 outputs": (["evaluate", "{5 outputs}"], 2, "maps 784 inputs to 5 outputs"),
     "evaluate a network with 20 inputs": (["evaluate", "{20 inputs}"], 2, "maps 20 inputs to 10 outputs"),
     "evaluate a file that is not a network": (["evaluate", "{garbage}"], 1, "not a readable .npz file"),
-    "unknown --only": (["reproduce", "--only", "bogus"], 2, "invalid choice: 'bogus'"),
-    "unknown dtype": (["train", "--dtype", "float16"], 2, "--dtype"),
     "no command": ([], 2, "required: COMMAND"),
     "a network too large to build": (
         ["gradcheck", "--sizes", f"784,{10**12},10"], 2, f"cannot build a network of sizes [784, {10**12}, 1"
     ),
-    "negative eta": (["train", "--eta", "-1"], 2, "--eta"),
-    "sizes that are not ints": (["train", "--sizes", "784,x,10"], 2, "--sizes"),
-    "zero batch size": (["train", "--batch-size", "0"], 2, "--batch-size"),
-    "negative epochs": (["train", "--epochs", "-2"], 2, "--epochs"),
-    "unknown backend": (["train", "--backend", "gpu"], 2, "--backend"),
+}
+
+# Refused by argparse, like "negative seed" and "no command" above: the same one-line path,
+# so these are made in-process.
+BAD_ARGUMENTS = {
+    "negative eta": (["train", "--eta", "-1"], "--eta"),
+    "sizes that are not ints": (["train", "--sizes", "784,x,10"], "--sizes"),
+    "zero batch size": (["train", "--batch-size", "0"], "--batch-size"),
+    "negative epochs": (["train", "--epochs", "-2"], "--epochs"),
+    "unknown backend": (["train", "--backend", "gpu"], "--backend"),
+    "unknown dtype": (["train", "--dtype", "float16"], "--dtype"),
+    "seed beyond 2**32": (["train", "--seed", str(2**32)], "--seed"),
+    "unknown --only": (["reproduce", "--only", "bogus"], "invalid choice: 'bogus'"),
+    "unknown baseline": (["baseline", "median"], "invalid choice: 'median'"),
 }
 
 
@@ -184,6 +191,16 @@ def test_every_mistake_is_one_line_on_stderr(mistakes, case):
     assert result.returncode in ((codes,) if isinstance(codes, int) else codes), line
     assert message in line
     assert "Epoch" not in result.stdout  # refused before any training
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
+def test_bad_arguments_are_one_line_and_exit_2(capsys, case):
+    args, message = BAD_ARGUMENTS[case]
+    with pytest.raises(SystemExit) as caught:
+        cli.main(args)
+    assert caught.value.code == 2
+    line = one_line(capsys.readouterr().err)
+    assert message in line and line.endswith("--help')")
 
 
 def test_a_networks_refusal_is_one_line_through_the_cli(capsys):

@@ -346,15 +346,15 @@ def test_an_array_stored_twice_is_refused(tmp_path: Path) -> None:
         io.read_network(path)
 
 
-def test_a_network_of_a_million_layers_is_refused_in_a_short_message(tmp_path: Path) -> None:
+def test_a_network_of_100000_layers_is_refused_in_a_short_message(tmp_path: Path) -> None:
     path = tmp_path / "layers.npz"
     with zipfile.ZipFile(path, "w") as archive:
         for key, value in {"format": np.array("matnet-network"), "version": np.array(1),
-                           "dtype": np.array("float64"), "sizes": np.ones(10**6, np.int64)}.items():
+                           "dtype": np.array("float64"), "sizes": np.ones(10**5, np.int64)}.items():
             buffer = io_module.BytesIO()
             np.save(buffer, value)
             archive.writestr(f"{key}.npy", buffer.getvalue())
-    with pytest.raises(ModelFileError, match=r"missing arrays \['biases_0', .*\(1999998 in all\)") as caught:
+    with pytest.raises(ModelFileError, match=r"missing arrays \['biases_0', .*\(199998 in all\)") as caught:
         io.read_network(path)
     assert len(str(caught.value)) < 500
 
