@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import matnet
 
@@ -51,17 +54,35 @@ def test_everything_works_with_the_jit_disabled():
     assert "auto backend: EngineBackend" in result.stdout  # interpreted fused code would crawl
 
 
-def test_kernel_tests_pass_with_the_jit_disabled():
-    """The registry tests, once more, with numba's kernels running as plain Python."""
+def run_tests_with_the_jit_disabled(*args: str) -> subprocess.CompletedProcess:
     tests = Path(__file__).parent
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests / "test_kernels.py"),
-         str(tests / "test_fused.py"), "-k", "not mnist"],
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         capture_output=True, text=True, timeout=600, env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
         cwd=tests.parent, check=False,
     )
+
+
+def test_every_compiled_function_matches_its_twin_with_the_jit_disabled():
+    """Every numba function (kernels, shuffle replay, fused epoch) run as the plain Python it
+    is written in, against its NumPy or per-example twin, on inputs small enough to take
+    seconds: the source computes what the compiled tests say it does."""
+    result = run_tests_with_the_jit_disabled("tests/test_kernels.py", "tests/test_shuffle.py",
+                                             "tests/test_fused_twins.py")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert " passed" in result.stdout
+    # All of them ran and passed: none skipped, deselected or erroring.
+    assert re.search(r"^\d+ passed in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_kernel_and_fused_tests_pass_with_the_jit_disabled():
+    """The registry tests and the fused-epoch tests at MNIST's sizes, interpreted: about a
+    minute, so CI runs it in its slow step. As before, the fused epoch on 1,000 real MNIST
+    images is left out."""
+    result = run_tests_with_the_jit_disabled("tests/test_kernels.py", "tests/test_fused.py",
+                                             "-k", "not matches_the_engine_on_mnist")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"^\d+ passed, 1 deselected in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
 
 
 def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
