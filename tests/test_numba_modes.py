@@ -17,6 +17,7 @@ SOURCE = Path(matnet.__file__).parent
 
 CHECK = """
 import numpy as np
+import matnet
 from matnet.core import backends
 from matnet.core import loop
 from matnet.core.fused import FusedTrainer
@@ -36,6 +37,7 @@ gap = max(float(np.abs(p - q).max()) for p, q in zip(ref[0] + ref[1], got[0] + g
 z = np.linspace(-800, 800, 12).reshape(3, 4)
 s = get_kernels("numba").sigmoid(z, out=np.empty_like(z))
 assert np.allclose(s, get_kernels("numpy").sigmoid(z, out=np.empty_like(z)), rtol=1e-15, atol=0)
+print("matnet:", matnet.__file__)
 print("auto backend:", type(backends.make_backend("auto")).__name__, "gap:", gap)
 assert gap < 1e-12, gap
 """
@@ -103,4 +105,6 @@ def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
     }
     result = run(env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "gap:" in result.stdout
+    assert f"matnet: {package / '__init__.py'}" in result.stdout  # the read-only copy ran
+    assert "auto backend: FusedBackend gap:" in result.stdout  # compiled, not interpreted
+    assert not [*tmp_path.rglob("*.nbi"), *tmp_path.rglob("*.nbc")]  # and nothing was cached
