@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import matnet
+from tests.helpers import NUMPY_1, known_bug_interpreted_shuffle_on_numpy_1
 
 SOURCE = Path(matnet.__file__).parent
 
@@ -56,6 +57,40 @@ def test_everything_works_with_the_jit_disabled():
     assert "auto backend: EngineBackend" in result.stdout  # interpreted fused code would crawl
 
 
+BOOK_SESSION = """
+import random
+import numpy as np
+from matnet.core.loop import LoopNetwork
+from matnet.network import Network
+rng = np.random.default_rng(0)
+x = rng.random((40, 6))
+data = [(xi.reshape(-1, 1), np.eye(3)[k].reshape(-1, 1)) for xi, k in zip(x, rng.integers(0, 3, 40))]
+nets = []
+for make in (Network, LoopNetwork):
+    np.random.seed(1)
+    random.seed(1)
+    nets.append(make([6, 4, 3]))
+    nets[-1].SGD(list(data), 2, 5, 0.5)
+ours, book = nets
+gap = max(float(np.abs(p - q).max()) for p, q in zip(ours.weights + ours.biases, book.weights + book.biases))
+print("gap:", gap)
+assert gap < 1e-12, gap
+"""
+
+
+@known_bug_interpreted_shuffle_on_numpy_1(True, AssertionError)
+def test_the_books_session_runs_with_the_jit_disabled():
+    """Network in book mode (seeded np.random and random, lists of column tuples), trained
+    interpreted, follows the book's own per-example network step for step."""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", BOOK_SESSION], capture_output=True, text=True,
+        timeout=300, env={**os.environ, "NUMBA_DISABLE_JIT": "1"}, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("Epoch 1 complete") == 2  # both networks, both epochs printed
+    assert "gap:" in result.stdout
+
+
 def run_tests_with_the_jit_disabled(*args: str) -> subprocess.CompletedProcess:
     tests = Path(__file__).parent
     return subprocess.run(
@@ -72,8 +107,10 @@ def test_every_compiled_function_matches_its_twin_with_the_jit_disabled():
     result = run_tests_with_the_jit_disabled("tests/test_kernels.py", "tests/test_shuffle.py",
                                              "tests/test_fused_twins.py")
     assert result.returncode == 0, result.stdout[-3000:]
-    # All of them ran and passed: none skipped, deselected or erroring.
-    assert re.search(r"^\d+ passed in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
+    # All of them ran and passed: none skipped or deselected, and none failing but the known
+    # bug's (see tests.helpers), on NumPy 1.x only.
+    known = r"(, \d+ xfailed)?" if NUMPY_1 else ""
+    assert re.search(rf"^\d+ passed{known} in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
 
 
 @pytest.mark.slow
