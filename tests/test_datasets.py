@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from matnet.data import datasets, idx
+from matnet.data import datasets
 from matnet.datasets import FILES, SHA256, load_fashion_mnist, load_mnist, locate_mnist, read_idx
 from matnet.errors import ChecksumError, CorruptDataError, DataError, MissingDataError
 from tests._http_server import closed_port_url, link_copy, mnist_dir_or_skip, real_copy
@@ -130,12 +131,15 @@ def test_repeated_loads_come_from_the_cache(
     sees every read; once verified, it shares the first load's arrays.)"""
     reads: list[str] = []
 
-    def counted(file: Path) -> bytes:
-        reads.append(file.name)
-        return read_bytes(file)
+    def counting(read: Callable[[Path, str | None], np.ndarray]) -> Callable[[Path, str | None], np.ndarray]:
+        def counted(file: Path, sha256: str | None) -> np.ndarray:
+            reads.append(file.name)
+            return read(file, sha256)
 
-    read_bytes = idx.read_bytes
-    monkeypatch.setattr(idx, "read_bytes", counted)
+        return counted
+
+    monkeypatch.setattr(datasets, "read_images", counting(datasets.read_images))
+    monkeypatch.setattr(datasets, "read_labels", counting(datasets.read_labels))
     assert load_mnist(mnist_dir) is mnist
     assert reads == []
     copy = load_mnist(real_copy(mnist_dir, tmp_path / "copy"))
