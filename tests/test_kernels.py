@@ -62,7 +62,7 @@ def test_sigmoid_is_accurate_on_random_values(name, dtype):
 def test_sigmoid_runs_in_place(name):
     z = np.linspace(-800, 800, 60).reshape(6, 10)
     expected = reference_sigmoid(z)
-    get_kernels(name).sigmoid(z, out=z)
+    assert get_kernels(name).sigmoid(z, out=z) is z
     assert ulp_distance(z, expected).max() <= 4
 
 
@@ -76,10 +76,12 @@ def test_derivative_and_deltas_match_their_formulas(name, dtype):
     k = get_kernels(name)
     tol = dict(rtol=1e-6 if dtype == np.float32 else 1e-14, atol=0)
     out = np.empty_like(a)
-    np.testing.assert_allclose(k.sigmoid_prime(a, out=out), a * (1 - a), **tol)
-    np.testing.assert_allclose(k.output_delta(a, y, out=out), (a - y) * a * (1 - a), **tol)
-    np.testing.assert_allclose(k.hidden_delta(g, a, out=out), g * a * (1 - a), **tol)
-    assert out.dtype == dtype
+    assert k.sigmoid_prime(a, out=out) is out  # written in place, returned for chaining
+    np.testing.assert_allclose(out, a * (1 - a), **tol)
+    assert k.output_delta(a, y, out=out) is out
+    np.testing.assert_allclose(out, (a - y) * a * (1 - a), **tol)
+    assert k.hidden_delta(g, a, out=out) is out
+    np.testing.assert_allclose(out, g * a * (1 - a), **tol)
 
 
 @settings(max_examples=60, deadline=None)

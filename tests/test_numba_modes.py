@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import matnet
+from tests.helpers import NUMPY_1, known_bug_interpreted_shuffle_on_numpy_1
 
 SOURCE = Path(matnet.__file__).parent
 
 CHECK = """
 import numpy as np
+import matnet
 from matnet.core import backends
 from matnet.core import loop
 from matnet.core.fused import FusedTrainer
@@ -33,6 +38,7 @@ gap = max(float(np.abs(p - q).max()) for p, q in zip(ref[0] + ref[1], got[0] + g
 z = np.linspace(-800, 800, 12).reshape(3, 4)
 s = get_kernels("numba").sigmoid(z, out=np.empty_like(z))
 assert np.allclose(s, get_kernels("numpy").sigmoid(z, out=np.empty_like(z)), rtol=1e-15, atol=0)
+print("matnet:", matnet.__file__)
 print("auto backend:", type(backends.make_backend("auto")).__name__, "gap:", gap)
 assert gap < 1e-12, gap
 """
@@ -51,17 +57,71 @@ def test_everything_works_with_the_jit_disabled():
     assert "auto backend: EngineBackend" in result.stdout  # interpreted fused code would crawl
 
 
-def test_kernel_tests_pass_with_the_jit_disabled():
-    """The registry tests, once more, with numba's kernels running as plain Python."""
-    tests = Path(__file__).parent
+BOOK_SESSION = """
+import random
+import numpy as np
+from matnet.core.loop import LoopNetwork
+from matnet.network import Network
+rng = np.random.default_rng(0)
+x = rng.random((40, 6))
+data = [(xi.reshape(-1, 1), np.eye(3)[k].reshape(-1, 1)) for xi, k in zip(x, rng.integers(0, 3, 40))]
+nets = []
+for make in (Network, LoopNetwork):
+    np.random.seed(1)
+    random.seed(1)
+    nets.append(make([6, 4, 3]))
+    nets[-1].SGD(list(data), 2, 5, 0.5)
+ours, book = nets
+gap = max(float(np.abs(p - q).max()) for p, q in zip(ours.weights + ours.biases, book.weights + book.biases))
+print("gap:", gap)
+assert gap < 1e-12, gap
+"""
+
+
+@known_bug_interpreted_shuffle_on_numpy_1(True, AssertionError)
+def test_the_books_session_runs_with_the_jit_disabled():
+    """Network in book mode (seeded np.random and random, lists of column tuples), trained
+    interpreted, follows the book's own per-example network step for step."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests / "test_kernels.py"),
-         str(tests / "test_fused.py"), "-k", "not mnist"],
+        [sys.executable, "-W", "error", "-c", BOOK_SESSION], capture_output=True, text=True,
+        timeout=300, env={**os.environ, "NUMBA_DISABLE_JIT": "1"}, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("Epoch 1 complete") == 2  # both networks, both epochs printed
+    assert "gap:" in result.stdout
+
+
+def run_tests_with_the_jit_disabled(*args: str) -> subprocess.CompletedProcess:
+    tests = Path(__file__).parent
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         capture_output=True, text=True, timeout=600, env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
         cwd=tests.parent, check=False,
     )
+
+
+def test_every_compiled_function_matches_its_twin_with_the_jit_disabled():
+    """Every numba function (kernels, shuffle replay, fused epoch) run as the plain Python it
+    is written in, against its NumPy or per-example twin, on inputs small enough to take
+    seconds: the source computes what the compiled tests say it does."""
+    result = run_tests_with_the_jit_disabled("tests/test_kernels.py", "tests/test_shuffle.py",
+                                             "tests/test_fused_twins.py")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert " passed" in result.stdout
+    # All of them ran and passed: none skipped or deselected, and none failing but the known
+    # bug's (see tests.helpers), on NumPy 1.x only.
+    known = r"(, \d+ xfailed)?" if NUMPY_1 else ""
+    assert re.search(rf"^\d+ passed{known} in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_kernel_and_fused_tests_pass_with_the_jit_disabled():
+    """The registry tests and the fused-epoch tests at MNIST's sizes, interpreted: about a
+    minute, so CI runs it in its slow step. As before, the fused epoch on 1,000 real MNIST
+    images is left out."""
+    result = run_tests_with_the_jit_disabled("tests/test_kernels.py", "tests/test_fused.py",
+                                             "-k", "not matches_the_engine_on_mnist")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"^\d+ passed, 1 deselected in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
 
 
 def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
@@ -82,4 +142,6 @@ def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
     }
     result = run(env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "gap:" in result.stdout
+    assert f"matnet: {package / '__init__.py'}" in result.stdout  # the read-only copy ran
+    assert "auto backend: FusedBackend gap:" in result.stdout  # compiled, not interpreted
+    assert not [*tmp_path.rglob("*.nbi"), *tmp_path.rglob("*.nbc")]  # and nothing was cached

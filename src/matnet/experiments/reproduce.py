@@ -95,12 +95,15 @@ def table(rows: list[tuple[Experiment, list[Run]]], epochs: int, dtype: np.dtype
 
 
 def cli_main(args) -> int:
-    data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
-    chosen = [e for e in EXPERIMENTS if not args.only or e.name in args.only]
-    if not chosen:
+    # Names are checked before the data is loaded (or downloaded): a typo costs nothing.
+    unknown = [name for name in args.only or () if name not in {e.name for e in EXPERIMENTS}]
+    if unknown:
         names = ", ".join(repr(e.name) for e in EXPERIMENTS)
-        print(f"matnet reproduce: --only matched no experiment; choose from {names}", file=sys.stderr)
+        print(f"matnet reproduce: --only {', '.join(map(repr, unknown))} matched no experiment; "
+              f"choose from {names}", file=sys.stderr)
         return 2
+    chosen = [e for e in EXPERIMENTS if not args.only or e.name in args.only]
+    data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     rows = []
     for experiment in chosen:
         if args.seeds:
