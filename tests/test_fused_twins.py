@@ -1,13 +1,15 @@
-"""The fused epoch's numba functions against their twins, on networks small enough to run as
+"""The fused path's numba functions against their twins, on networks small enough to run as
 plain Python: the CSR builder against NumPy, the compiled epoch against the book's
-per-example loop (matnet.core.loop), which shares no code with it.
+per-example loop (matnet.core.loop), which shares no code with it, and the compiled
+evaluation, feedforward and backprop against the loop's.
 
 This file runs twice: compiled, here, and interpreted, when test_numba_modes.py runs it again
 under NUMBA_DISABLE_JIT=1 (together with test_kernels.py and test_shuffle.py, which do the
 same for the kernel registry and the shuffle replay). The compiled run checks what numba
 made of the source; the interpreted run checks the source itself, line by line, as Python.
-Every branch of ``_epoch`` is reached: depth 1 to 3, padded first layers, ragged last
-batches, float32, the flush of would-be subnormal activations, and a non-finite batch.
+Every branch of ``_epoch`` is reached: depth 1 to 3, padded layers, wide layers of several
+register blocks, ragged last batches, a batch of one, batches larger than the data, float32,
+the flush of would-be subnormal activations, and a non-finite batch.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 import pytest
 
 from matnet.core import fused, loop
-from matnet.core.fused import FusedTrainer, sparse_rows
+from matnet.core.fused import FusedEngine
+from matnet.core.sparse import SparseRows, sparse_rows
 from tests.helpers import synthetic
 
 N = 30  # examples per epoch: enough for ragged batches, few enough for interpreted Python
+ORDER = np.random.default_rng(1).permutation(N)
 
 
 def initial(sizes, seed=0):
@@ -40,50 +44,64 @@ def max_gap(a, b) -> float:
     return max(float(np.abs(u.astype(np.float64) - v).max()) for u, v in zip(a[0] + a[1], b[0] + b[1]))
 
 
+def train(sizes, params, x, y, order, batch_size, eta, dtype=np.float64, check_finite=True):
+    """One fused epoch over rows ``order`` of x, y; returns the batches applied."""
+    engine = FusedEngine(sizes, dtype)
+    return engine.train_epoch(*params, sparse_rows(x, dtype), y.astype(dtype), order, order, batch_size,
+                              eta, check_finite)
+
+
 def test_compiled_unless_numba_is_told_otherwise():
     """Which of the two runs this is: plain functions under NUMBA_DISABLE_JIT=1 only."""
     assert isinstance(fused._epoch, types.FunctionType) == bool(numba.config.DISABLE_JIT)
-    assert isinstance(fused.sparse_rows, types.FunctionType) == bool(numba.config.DISABLE_JIT)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sparse_rows_is_numpys_nonzero(dtype):
     x, _ = synthetic([11, 2], 9, seed=5, sparsity=0.6)
-    x = x.astype(dtype)
     x[3] = 0.0  # a blank image
     x[4] = 0.5  # no zero pixel at all
-    indptr, indices, values = sparse_rows(x)
-    rows, cols = np.nonzero(x)
-    assert indptr.tolist() == [0, *np.cumsum(np.count_nonzero(x, axis=1)).tolist()]
-    assert indices.dtype == np.int32 and indices.tolist() == cols.tolist()
-    assert values.dtype == dtype and np.array_equal(values, x[rows, cols])
+    rows = sparse_rows(x, dtype)
+    r, c = np.nonzero(x)
+    assert rows.indptr.tolist() == [0, *np.cumsum(np.count_nonzero(x, axis=1)).tolist()]
+    assert rows.indices.tolist() == c.tolist()
+    assert rows.values.dtype == dtype and np.array_equal(rows.values, x[r, c].astype(dtype))
 
 
-@pytest.mark.parametrize("sizes", [[9, 2], [4, 3, 2], [5, 1, 3], [12, 5, 3], [12, 6, 5, 3]],
-                         ids=["no hidden layer", "tiny", "one hidden neuron", "padded", "two hidden"])
-@pytest.mark.parametrize("batch_size", [1, 4, 7, N])
+@pytest.mark.parametrize("sizes", [[9, 2], [4, 3, 2], [5, 1, 3], [12, 5, 3], [12, 6, 5, 3], [7, 40, 3]],
+                         ids=["no hidden layer", "tiny", "one hidden neuron", "padded", "two hidden",
+                              "two register blocks"])
+@pytest.mark.parametrize("batch_size", [1, 4, 7, N, 100])
 def test_epoch_is_the_loop(sizes, batch_size):
     x, y = synthetic(sizes, N, seed=batch_size, sparsity=0.7)
-    order = np.random.default_rng(1).permutation(N)
     start = initial(sizes)
     expected, got = copies(start), copies(start)
-    loop.train_epoch(*expected, x, y, order, batch_size, 1.5)
-    applied = FusedTrainer(sizes, np.float64).train_epoch(*got, x, y, order, batch_size, 1.5)
-    assert applied == -(-N // batch_size)
+    loop.train_epoch(*expected, x, y, ORDER, ORDER, min(batch_size, N), 1.5)
+    assert train(sizes, got, x, y, ORDER, batch_size, 1.5) == -(-N // min(batch_size, N))
     assert max_gap(got, expected) <= 1e-13
     assert max_gap(got, start) > 1e-3  # it did train
+
+
+def test_inputs_and_targets_are_read_through_their_own_row_indices():
+    """Example p is input row x_rows[p] and target row y_rows[p]: rows of the loader's stacked
+    arrays, in the shuffled order, with targets that need not sit beside their inputs."""
+    sizes = [10, 5, 3]
+    x, y = synthetic(sizes, N, seed=6, sparsity=0.5)
+    x_rows, y_rows = ORDER, (ORDER * 7) % N
+    start = initial(sizes, seed=6)
+    expected, got = copies(start), copies(start)
+    loop.train_epoch(*expected, x, y, x_rows, y_rows, 4, 1.0)
+    FusedEngine(sizes, np.float64).train_epoch(*got, sparse_rows(x, np.float64), y, x_rows, y_rows, 4, 1.0)
+    assert max_gap(got, expected) <= 1e-13
 
 
 def test_float32_epoch_stays_float32_and_close_to_the_float64_loop():
     sizes = [12, 5, 3]
     x, y = synthetic(sizes, N, seed=2, sparsity=0.7)
-    order = np.arange(N)[::-1].copy()
     start = initial(sizes, seed=2)
     expected, got = copies(start), copies(start, np.float32)
-    loop.train_epoch(*expected, x, y, order, 4, 1.5)
-    FusedTrainer(sizes, np.float32).train_epoch(
-        *got, x.astype(np.float32), y.astype(np.float32), order, 4, 1.5
-    )
+    loop.train_epoch(*expected, x, y, ORDER, ORDER, 4, 1.5)
+    train(sizes, got, x, y, ORDER, 4, 1.5, dtype=np.float32)
     assert all(a.dtype == np.float32 for a in got[0] + got[1])
     assert max_gap(got, expected) < 1e-5
 
@@ -100,8 +118,9 @@ def test_saturated_neurons_are_flushed_to_zero_without_changing_the_result():
     assert (hidden < np.log(np.finfo(np.float64).tiny) + 24).mean() > 0.2  # the branch is taken
     order = np.arange(N)
     expected, got = copies(start), copies(start)
-    loop.train_epoch(*expected, x, y, order, 5, 1.0)
-    FusedTrainer(sizes, np.float64).train_epoch(*got, x, y, order, 5, 1.0)
+    with np.errstate(over="ignore"):  # the loop's exp overflows, as the book's does
+        loop.train_epoch(*expected, x, y, order, order, 5, 1.0)
+    train(sizes, got, x, y, order, 5, 1.0)
     assert max_gap(got, expected) <= 1e-12
     assert max_gap(got, start) > 1e-3  # it did train
 
@@ -109,26 +128,78 @@ def test_saturated_neurons_are_flushed_to_zero_without_changing_the_result():
 def test_slices_of_an_epoch_compose():
     sizes = [12, 6, 5, 3]
     x, y = synthetic(sizes, N, seed=4, sparsity=0.5)
-    order = np.random.default_rng(4).permutation(N)
     start = initial(sizes, seed=4)
     whole, sliced = copies(start), copies(start)
-    trainer = FusedTrainer(sizes, np.float64)
-    assert trainer.train_epoch(*whole, x, y, order, 4, 2.0) == 8
-    assert sum(trainer.train_epoch(*sliced, x, y, order[i : i + 12], 4, 2.0) for i in range(0, N, 12)) == 8
+    engine, rows = FusedEngine(sizes, np.float64), sparse_rows(x, np.float64)
+    assert engine.train_epoch(*whole, rows, y, ORDER, ORDER, 4, 2.0) == 8
+    parts = [engine.train_epoch(*sliced, rows, y, ORDER[i : i + 12], ORDER[i : i + 12], 4, 2.0)
+             for i in range(0, N, 12)]
+    assert sum(parts) == 8
     assert max_gap(whole, sliced) == 0.0
 
 
 def test_a_non_finite_batch_stops_the_epoch_before_it_is_applied():
+    """A NaN pixel (which sparse_rows refuses; here put into the CSR form by hand) makes its
+    batch's deltas NaN: that batch is not applied, and the next epoch starts clean."""
     sizes = [6, 4, 2]
     x, y = synthetic(sizes, N)
-    x[13, 2] = np.nan  # in the third batch of 5
+    rows = sparse_rows(x, np.float64)
+    values = rows.values.copy()
+    values[rows.indptr[13]] = np.nan  # in the third batch of 5
+    poisoned = SparseRows(rows.indptr, rows.indices, values, rows.n_columns)
     order = np.arange(N)
     start = initial(sizes)
     checked, replay = copies(start), copies(start)
-    assert FusedTrainer(sizes, np.float64).train_epoch(*checked, x, y, order, 5, 1.0) == 2
-    loop.train_epoch(*replay, x, y, order[:10], 5, 1.0)
+    engine = FusedEngine(sizes, np.float64)
+    assert engine.train_epoch(*checked, poisoned, y, order, order, 5, 1.0) == 2
+    loop.train_epoch(*replay, x, y, order[:10], order[:10], 5, 1.0)
     assert max_gap(checked, replay) <= 1e-13
+    again, expected = copies(start), copies(start)  # the same engine, clean inputs: nothing left over
+    engine.train_epoch(*again, rows, y, order, order, 5, 1.0)
+    loop.train_epoch(*expected, x, y, order, order, 5, 1.0)
+    assert max_gap(again, expected) <= 1e-13
     unchecked = copies(start)
-    applied = FusedTrainer(sizes, np.float64).train_epoch(*unchecked, x, y, order, 5, 1.0, check_finite=False)
+    applied = engine.train_epoch(*unchecked, poisoned, y, order, order, 5, 1.0, check_finite=False)
     assert applied == 6  # the book's behaviour: every batch applied, NaN spreads
     assert np.isnan(unchecked[0][0]).any()
+
+
+@pytest.mark.parametrize("sizes", [[12, 5, 3], [7, 40, 3], [9, 2]])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_evaluation_feedforward_and_backprop_are_the_loops(sizes, dtype):
+    """count_correct, outputs (CSR rows), outputs_of_columns (book layout) and gradient agree
+    with the per-example loop, and the two forward layouts agree to the bit."""
+    x, y = synthetic(sizes, N, seed=7, sparsity=0.6)
+    labels = np.argmax(y, axis=1)
+    weights, biases = copies(initial(sizes, seed=7), dtype)
+    xd = x.astype(dtype)
+    engine = FusedEngine(sizes, dtype)
+    rows = sparse_rows(x, dtype)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    expected = np.stack([loop.feedforward(weights, biases, xi.reshape(-1, 1))[:, 0] for xi in xd])
+    got, bad = engine.outputs(weights, biases, rows, np.arange(N))
+    assert bad == 0 and np.abs(got - expected).max() <= tolerance
+    columns, bad_input, bad = engine.outputs_of_columns(weights, biases, x.T)
+    assert bad_input == -1 and bad == 0
+    assert np.array_equal(columns.T, got)  # the two layouts: the same numbers
+    correct, bad = engine.count_correct(weights, biases, rows, np.arange(N), labels)
+    assert (correct, bad) == (int(np.count_nonzero(np.argmax(got, axis=1) == labels)), 0)
+    column, target = xd[3].reshape(-1, 1), y[3].astype(dtype).reshape(-1, 1)
+    nabla_b, nabla_w = engine.gradient(weights, biases, column, target)
+    want_b, want_w = loop.backprop(weights, biases, column, target)
+    assert max_gap((nabla_w, nabla_b), (want_w, want_b)) <= tolerance
+
+
+def test_prediction_reports_bad_inputs_and_non_finite_outputs():
+    sizes = [6, 4, 2]
+    weights, biases = initial(sizes)
+    engine = FusedEngine(sizes, np.float32)
+    x = np.zeros((6, 3))
+    x[2, 1] = 1e300  # beyond float32's range
+    _, bad_input, _ = engine.outputs_of_columns(*copies((weights, biases), np.float32), x)
+    assert divmod(bad_input, 3) == (2, 1)
+    weights[0][1, 2] = np.nan
+    x[2, 1] = 0.5
+    out, bad_input, bad = engine.outputs_of_columns(*copies((weights, biases), np.float32), x)
+    assert bad_input == -1 and bad == 2 * 1  # the column with the NaN weight's input
+    assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, [0, 2]]).all()

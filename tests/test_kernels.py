@@ -10,9 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from matnet.core.kernels import REGISTRIES, get_kernels
+from matnet.core.kernels import REGISTRY_NAMES, get_kernels
 
-REGISTRY_NAMES = sorted(REGISTRIES)
 DTYPES = [np.float64, np.float32]
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import matnet
-from tests.helpers import NUMPY_1, known_bug_interpreted_shuffle_on_numpy_1
 
 SOURCE = Path(matnet.__file__).parent
 
@@ -21,8 +20,9 @@ import numpy as np
 import matnet
 from matnet.core import backends
 from matnet.core import loop
-from matnet.core.fused import FusedTrainer
+from matnet.core.fused import FusedEngine
 from matnet.core.kernels import get_kernels
+from matnet.core.sparse import sparse_rows
 rng = np.random.default_rng(0)
 sizes = [12, 5, 3]
 x = rng.random((30, 12)); x[x < 0.6] = 0
@@ -31,9 +31,9 @@ w = [rng.standard_normal((b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
 b = [rng.standard_normal((n, 1)) for n in sizes[1:]]
 order = rng.permutation(30)
 ref = [a.copy() for a in w], [a.copy() for a in b]
-loop.train_epoch(*ref, x, y, order, 4, 1.0)
+loop.train_epoch(*ref, x, y, order, order, 4, 1.0)
 got = [a.copy() for a in w], [a.copy() for a in b]
-FusedTrainer(sizes, np.float64).train_epoch(*got, x, y, order, 4, 1.0)
+FusedEngine(sizes, np.float64).train_epoch(*got, sparse_rows(x, np.float64), y, order, order, 4, 1.0)
 gap = max(float(np.abs(p - q).max()) for p, q in zip(ref[0] + ref[1], got[0] + got[1]))
 z = np.linspace(-800, 800, 12).reshape(3, 4)
 s = get_kernels("numba").sigmoid(z, out=np.empty_like(z))
@@ -78,7 +78,6 @@ assert gap < 1e-12, gap
 """
 
 
-@known_bug_interpreted_shuffle_on_numpy_1(True, AssertionError)
 def test_the_books_session_runs_with_the_jit_disabled():
     """Network in book mode (seeded np.random and random, lists of column tuples), trained
     interpreted, follows the book's own per-example network step for step."""
@@ -107,10 +106,8 @@ def test_every_compiled_function_matches_its_twin_with_the_jit_disabled():
     result = run_tests_with_the_jit_disabled("tests/test_kernels.py", "tests/test_shuffle.py",
                                              "tests/test_fused_twins.py")
     assert result.returncode == 0, result.stdout[-3000:]
-    # All of them ran and passed: none skipped or deselected, and none failing but the known
-    # bug's (see tests.helpers), on NumPy 1.x only.
-    known = r"(, \d+ xfailed)?" if NUMPY_1 else ""
-    assert re.search(rf"^\d+ passed{known} in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
+    # All of them ran and passed: none skipped, deselected or expected to fail.
+    assert re.search(r"^\d+ passed in ", result.stdout, re.MULTILINE), result.stdout[-3000:]
 
 
 @pytest.mark.slow

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import random
 
-import numba
 import numpy as np
 import pytest
 
 from matnet.core import shuffle
-from tests.helpers import known_bug_interpreted_shuffle_on_numpy_1
-
-pytestmark = known_bug_interpreted_shuffle_on_numpy_1(numba.config.DISABLE_JIT, TypeError)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 99])

@@ -379,7 +379,7 @@ def cmd_baseline(args) -> int:
 
 
 def cmd_gradcheck(args) -> int:
-    from matnet.gradcheck import cli_main  # (matnet.gradcheck itself is the function)
+    from matnet.gradcheck import cli_main
 
     return cli_main(args)
 

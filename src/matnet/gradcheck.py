@@ -172,7 +172,7 @@ def gradient_function(net, name: str) -> GradientFn:
     if name == "backprop":
         return lambda x, y: _sum_columns(net.backprop, x, y)
     if name == "engine":
-        return lambda x, y: engine_gradient(net.weights, net.biases, x, y, net._kernels())
+        return lambda x, y: engine_gradient(net.weights, net.biases, x, y)
     if name == "loop":
         return lambda x, y: _sum_columns(
             lambda xj, yj: loop.backprop(net.weights, net.biases, xj, yj), x, y
@@ -203,24 +203,21 @@ def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels="nump
 def sgd_gradient(net, x: np.ndarray, y: np.ndarray) -> Gradient:
     """The summed gradient ``net``'s backend trains with, read back from one SGD step.
 
-    One mini-batch of all m columns runs through the backend's ``train_epoch`` on copies of
-    the parameters with η = 2^20, so w' = w − (η/m) ∇ and ∇ = (w − w') m/η. The large power of
-    two keeps the read-back exact to about ε_mach·(|w| m/η + |∇|).
+    A twin of ``net`` (same parameters, backend and dtype) takes one ``update_mini_batch`` of
+    all m columns with η = 2^20, so w' = w − (η/m) ∇ and ∇ = (w − w') m/η. The large power of
+    two keeps the read-back exact to about ε_mach·(|w| m/η + |∇|). ``net`` is not touched.
     """
-    weights = [np.array(w, dtype=net.dtype, order="C") for w in net.weights]
-    biases = [np.array(b, dtype=net.dtype, order="C") for b in net.biases]
-    before_w = [w.copy() for w in weights]
-    before_b = [b.copy() for b in biases]
-    rows_x = np.ascontiguousarray(np.asarray(x).T, dtype=net.dtype)
-    rows_y = np.ascontiguousarray(np.asarray(y).T, dtype=net.dtype)
-    m = rows_x.shape[0]
-    order = np.arange(m, dtype=np.int64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        net._engine.train_epoch(weights, biases, rows_x, rows_y, order, m, _SGD_ETA, False)
+    twin = type(net).from_parameters(net.weights, net.biases, backend=net.backend, dtype=net.dtype,
+                                     check_finite=False)
+    before_w = [w.astype(np.float64) for w in twin.weights]
+    before_b = [b.astype(np.float64) for b in twin.biases]
+    m = x.shape[1]
+    batch = [(x[:, j : j + 1], y[:, j : j + 1]) for j in range(m)]
+    twin.update_mini_batch(batch, _SGD_ETA)
     scale = m / _SGD_ETA
     return (
-        [(b0.astype(np.float64) - b.astype(np.float64)) * scale for b0, b in zip(before_b, biases)],
-        [(w0.astype(np.float64) - w.astype(np.float64)) * scale for w0, w in zip(before_w, weights)],
+        [(b0 - b.astype(np.float64)) * scale for b0, b in zip(before_b, twin.biases)],
+        [(w0 - w.astype(np.float64)) * scale for w0, w in zip(before_w, twin.weights)],
     )
 
 
@@ -316,7 +313,7 @@ def cli_main(args) -> int:
     n_weights = sum(w.size for w in net.weights)
     n_biases = sum(b.size for b in net.biases)
     n_params = n_weights + n_biases
-    backend = f"{net.backend} ({net._engine.name})" if net.backend == "auto" else net.backend
+    backend = f"auto ({net.computed_by})" if net.backend == "auto" else net.backend
     print(f"gradcheck {net.sizes}, backend {backend}, seed {args.seed}, eps {args.eps:g}")
     print(f"example: {described}")
 

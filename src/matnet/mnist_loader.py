@@ -16,18 +16,22 @@ needed, and returns what the book's code expects:
 Differences that matter: pixels are ``uint8 / 255`` in float64 by default (the book's pickle
 holds float32 values), and the arrays are read-only. Every ``x`` is a view into one stacked
 image array and every ``y`` a view into one stacked one-hot array, so building the 70,000
-tuples copies no pixels; a network can recover the stacked matrices instead of re-stacking.
+tuples copies no pixels; the views are registered with :mod:`matnet.data.rows`, so a
+network recovers the stacked matrices instead of re-stacking.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
+import threading
+from collections import OrderedDict
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from matnet.data.datasets import N_CLASSES, N_PIXELS, load_mnist
+from matnet.data import rows
+from matnet.data.datasets import N_CLASSES, N_PIXELS, Split, load_mnist
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
 
@@ -55,16 +59,48 @@ def load_data_wrapper(
     ``training_data``: 50,000 tuples ``(x, y)``, x a (784, 1) input column, y the (10, 1)
     one-hot column of its digit. ``validation_data`` and ``test_data``: 10,000 tuples
     ``(x, label)`` with label the digit (an ``np.int64``). All x and y are read-only views.
+
+    Each call returns new lists (shuffle them freely) of the same tuples: the views are made
+    and registered with ``matnet.data.rows`` once per loaded split, which is how
+    ``matnet.network.Network`` reads them without copying.
     """
     split = load_mnist(data_dir, dtype=dtype)
+    training, validation, test = _tuples(split)
+    return list(training), list(validation), list(test)
+
+
+_made: OrderedDict[int, tuple[Split, tuple]] = OrderedDict()  # id(split) -> (split, tuples)
+_made_lock = threading.Lock()
+
+
+def _tuples(split: Split) -> tuple:
+    """The three parts' tuples for this split, made (and registered) on first use."""
+    with _made_lock:
+        entry = _made.get(id(split))
+        if entry is not None and entry[0] is split:
+            return entry[1]
     training = split.training
     one_hot = np.zeros((len(training.labels), N_CLASSES, 1), dtype=training.images.dtype)
     one_hot[np.arange(len(training.labels)), training.labels, 0] = 1.0
     one_hot.flags.writeable = False
-    training_data = list(zip(_columns(training.images), one_hot, strict=True))
-    validation_data = list(zip(_columns(split.validation.images), split.validation.labels, strict=True))
-    test_data = list(zip(_columns(split.test.images), split.test.labels, strict=True))
-    return training_data, validation_data, test_data
+    xs = list(_columns(training.images))
+    ys = list(one_hot)
+    rows.register(training.images, xs)
+    rows.register(one_hot.reshape(-1, N_CLASSES), ys)
+    pairs = tuple(zip(xs, ys, strict=True))
+    rows.register(rows.Pairs(training.images, one_hot.reshape(-1, N_CLASSES), training.labels), pairs)
+    parts = [pairs]
+    for part in (split.validation, split.test):
+        columns = list(_columns(part.images))
+        rows.register(part.images, columns)
+        pairs = tuple(zip(columns, part.labels, strict=True))
+        rows.register(rows.Pairs(part.images, None, part.labels), pairs)
+        parts.append(pairs)
+    with _made_lock:
+        _made[id(split)] = (split, tuple(parts))
+        while len(_made) > 2:
+            _made.popitem(last=False)
+    return tuple(parts)
 
 
 def _columns(images: np.ndarray) -> np.ndarray:

@@ -14,13 +14,16 @@ epoch — so after ``np.random.seed(s); random.seed(s)`` matnet follows the book
 ``Network(sizes, seed=s)`` (or ``rng=``) is the non-book mode: an isolated
 ``np.random.Generator`` draws the parameters and the shuffles, touching no global state.
 
-``SGD`` stacks the training data into matrices once per call, then runs each epoch on a
-backend (see ``matnet.core.backends``). ``self.weights`` / ``self.biases`` are the parameters the
+Each call turns the book's data formats into rows of matrices once (``matnet.core.inputs``:
+the loader's lists are found again as rows of its arrays, without copying), then runs on a
+backend (``matnet.core.backends``). ``self.weights`` / ``self.biases`` are the parameters the
 backends update, in place; replacing or editing them between calls is respected.
 """
 
 from __future__ import annotations
 
+import operator
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,10 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from matnet.core import engine, validation
+from matnet.core import inputs, validation
 from matnet.core.backends import BACKENDS, make_backend
 from matnet.core.kernels import numpy_kernels
-from matnet.core.shuffle import book_permutation
 from matnet.errors import DivergenceError
 
 
@@ -50,8 +52,8 @@ def sigmoid_prime(z):
 
 
 def _quiet():
-    """No NumPy floating-point warnings: z overflowing to ±inf is harmless (σ(±inf) is exact)
-    and non-finite results are reported by ``check_finite`` as a DivergenceError instead."""
+    """No NumPy floating-point warnings in the dense backends: z overflowing to ±inf is
+    harmless (σ(±inf) is exact), and non-finite results are reported by ``check_finite``."""
     return np.errstate(over="ignore", invalid="ignore")
 
 
@@ -67,6 +69,14 @@ def _restore(params, saved: list[np.ndarray]) -> None:
 
 def _finite(params) -> bool:
     return all(np.isfinite(a).all() for group in params for a in group)
+
+
+def _grouped(saved: list[np.ndarray], depth: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``_copy``'s flat list back as (weights, biases)."""
+    return saved[:depth], saved[depth:]
+
+
+_DRAW_CHUNK = 1 << 20  # float64 values drawn at a time for a float32 network
 
 
 @dataclass(frozen=True)
@@ -86,9 +96,9 @@ class Network:
     (sizes[l+1], sizes[l]) array and ``biases[l]`` an (sizes[l+1], 1) column, as in the book.
 
     Non-book keywords: ``backend`` ("auto", "numba", "numpy", "loop"), ``dtype``
-    (float64 or float32), ``seed``/``rng`` (isolated random state), ``check_finite``
-    (stop with DivergenceError when training produces non-finite numbers; False gives the
-    book's silent behaviour).
+    (float64, the default, or float32), ``seed``/``rng`` (isolated random state),
+    ``check_finite`` (stop with DivergenceError when training produces non-finite numbers,
+    and refuse non-finite outputs; False gives the book's silent behaviour).
     """
 
     def __init__(
@@ -110,46 +120,68 @@ class Network:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         if seed is not None and rng is not None:
             raise ValueError("give seed or rng, not both")
-        self._rng = rng if rng is not None else (None if seed is None else np.random.default_rng(seed))
+        if seed is not None:
+            rng = np.random.default_rng(validation.check_seed(seed))
+        elif rng is not None:
+            rng = validation.check_rng(rng)
+        self._rng = rng
         self.backend = backend
         self._engine = make_backend(backend)
         self.check_finite = bool(check_finite)
-        self._prepared = False
+        self._prepared: set[tuple[int, ...]] = set()
         self.num_layers = len(sizes)
         self.sizes = sizes
-        if not _initialise:  # from_parameters sets them
-            self.biases, self.weights = [], []
-            return
-        if self._rng is None:
-            randn = np.random.randn
-        else:
-            def randn(*shape):
-                return self._rng.standard_normal(shape)
-        # The book's order: all biases first, then all weights.
-        self.biases = [randn(y, 1).astype(self.dtype, copy=False) for y in sizes[1:]]
-        self.weights = [
-            randn(y, x).astype(self.dtype, copy=False) for x, y in zip(sizes[:-1], sizes[1:])
-        ]
+        self.biases: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+        if _initialise:
+            self._initialise()
+
+    def _initialise(self) -> None:
+        """Draw the initial parameters: the book's order, biases first, then weights, each
+        from the standard normal distribution in float64 (the book's numbers; a float32
+        network gets them rounded), drawn in chunks straight into arrays of this dtype."""
+        _check_memory(self.sizes, self.dtype)
+        draw = np.random.randn if self._rng is None else self._rng.standard_normal
+        self.biases = [self._draw(draw, (y, 1)) for y in self.sizes[1:]]
+        self.weights = [self._draw(draw, (y, x)) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+
+    def _draw(self, draw, shape: tuple[int, int]) -> np.ndarray:
+        if self.dtype == np.float64:
+            return np.asarray(draw(*shape) if draw is np.random.randn else draw(shape))
+        out = np.empty(shape, self.dtype)
+        flat = out.reshape(-1)
+        for start in range(0, flat.size, _DRAW_CHUNK):  # the same stream as one big draw
+            flat[start : start + _DRAW_CHUNK] = draw(min(_DRAW_CHUNK, flat.size - start))
+        return out
 
     # ----------------------------------------------------------------- the book's API
     def feedforward(self, a):
         """Output for input ``a``: an (n_0, 1) column gives (n_L, 1); an (n_0, m) matrix of m
         columns gives (n_L, m); a 1-D (n_0,) vector gives (n_L,)."""
-        params = self._parameters()
-        arr = validation.as_array("a", a)
+        weights, biases = self._parameters()
         n_in = self.sizes[0]
-        if arr.ndim not in (1, 2) or arr.shape[0] != n_in:
+        if type(a) is not np.ndarray:
+            a = inputs.as_array("a", a)
+        if a.ndim not in (1, 2) or a.shape[0] != n_in:
             raise ValueError(
                 f"a must be an ({n_in}, 1) column, an ({n_in}, m) matrix or an ({n_in},) vector, "
-                f"got shape {arr.shape}"
+                f"got shape {a.shape}"
             )
-        if arr.ndim == 1:
-            rows = validation.as_inputs("a", arr.reshape(1, -1), n_in, self.dtype)
-            with _quiet():
-                return self._engine.feedforward(*params, rows)[0]
-        rows = validation.as_inputs("a", arr.T, n_in, self.dtype)
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"a must hold real numbers, got dtype {a.dtype}")
+        columns = a.reshape(n_in, 1) if a.ndim == 1 else a
+        if columns.shape[1] == 0:
+            return np.empty((self.sizes[-1], 0), self.dtype)
         with _quiet():
-            return np.ascontiguousarray(self._engine.feedforward(*params, rows).T)
+            out, bad_input, bad = self._engine.columns(weights, biases, columns)
+        if bad_input >= 0:
+            r, k = divmod(bad_input, columns.shape[1])
+            value = columns[r, k]
+            what = "NaN or inf" if not np.isfinite(value) else f"a value beyond the range of {self.dtype}"
+            raise ValueError(f"a contains {what} (first: {value} at index {(r, k) if a.ndim == 2 else (r,)})")
+        if bad and self.check_finite:
+            raise self._not_finite(bad, "feedforward")
+        return out[:, 0] if a.ndim == 1 else out
 
     def SGD(
         self,
@@ -168,53 +200,66 @@ class Network:
         ``training_data``: the book's list of (x, y) pairs (x (n_0, 1), y one-hot (n_L, 1)),
         any iterable of them (e.g. a zip), or a tuple of arrays (X, Y) with X of shape
         (n, n_0) — one example per row, like the book's ``load_data`` — and Y int labels (n,)
-        or one-hot targets (n, n_L). ``test_data`` likewise, with labels. A list is shuffled
-        in place each epoch, as the book's is. ``verbose=False`` silences the printed lines;
-        ``on_epoch`` receives an EpochReport after each epoch; ``on_progress(done, total)``
-        is called as mini-batches complete (the epoch then runs in slices).
+        or one-hot targets (n, n_L). ``test_data`` likewise, with labels; an empty list is no
+        test data, as in the book. A list is shuffled in place each epoch, as the book's is.
+        A mini-batch larger than the data is all of it. ``verbose=False`` silences the
+        printed lines; ``on_epoch`` receives an EpochReport after each epoch;
+        ``on_progress(done, total)`` is called as mini-batches complete (the epoch then runs
+        in slices).
         """
         epochs = validation.check_int("epochs", epochs, 0)
         mini_batch_size = validation.check_int("mini_batch_size", mini_batch_size, 1)
         eta = validation.check_eta(eta)
         params = self._parameters()
-        x, y, pairs = validation.training_arrays(training_data, self.sizes, self.dtype)
+        data = inputs.training_examples(training_data, self.sizes, self.dtype)
         test = None
-        if test_data is not None:
-            test = validation.labelled_arrays(test_data, self.sizes, self.dtype, "test_data")
-        self.prepare(mini_batch_size)
-        self._engine.prepare_data(self.sizes, x)  # e.g. the fused path's sparse inputs
-        n = x.shape[0]
+        if test_data is not None and not (isinstance(test_data, list) and not test_data):
+            test = inputs.labelled_examples(test_data, self.sizes, "test_data")
+        n = data.n
+        batch_size = min(mini_batch_size, n)
+        self.prepare(batch_size)
+        with _quiet():
+            train_inputs = self._engine.prepare_inputs(data, self.dtype, "training_data inputs")
+            if test is not None:
+                test_inputs = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
         order = np.arange(n)
-        original = list(pairs) if pairs is not None else None
         try:
             for j in range(epochs):
                 order = order[self._shuffle(n)]
                 started = time.perf_counter()
-                self._run_epoch(j, params, x, y, order, mini_batch_size, eta, on_progress)
+                self._run_epoch(j, params, train_inputs, data, order, batch_size, eta, on_progress)
                 seconds = time.perf_counter() - started
-                correct = None if test is None else self._count_correct(*test)
+                correct = None if test is None else self._count_correct(params, test_inputs, test)
                 if verbose:
                     if test is not None:
-                        print(f"Epoch {j}: {correct} / {test[0].shape[0]}")
+                        print(f"Epoch {j}: {correct} / {test.n}")
                     else:
                         print(f"Epoch {j} complete")
                 if on_epoch is not None:
-                    on_epoch(EpochReport(j, correct, 0 if test is None else test[0].shape[0], seconds))
+                    on_epoch(EpochReport(j, correct, 0 if test is None else test.n, seconds))
         finally:
-            if pairs is not None:
-                pairs[:] = [original[i] for i in order]  # the book shuffles the caller's list
+            if data.pairs is not None and epochs:  # the book shuffles the caller's list
+                pairs = data.pairs
+                pairs[:] = operator.itemgetter(*order.tolist())(list(pairs)) if n > 1 else pairs
 
     def update_mini_batch(self, mini_batch, eta) -> None:
-        """One gradient-descent step on the list of (x, y) pairs ``mini_batch``."""
+        """One gradient-descent step on the list of (x, y) pairs ``mini_batch``: exactly the step
+        ``SGD`` takes on that batch (the same backend, the same arithmetic)."""
         eta = validation.check_eta(eta)
         params = self._parameters()
-        x, y, _ = validation.training_arrays(mini_batch, self.sizes, self.dtype, "mini_batch")
-        ws = engine.Workspace(self.sizes, x.shape[0], self.dtype)
+        data = inputs.training_examples(mini_batch, self.sizes, self.dtype, "mini_batch")
+        self.prepare(data.n)
+        with _quiet():
+            prepared = self._engine.prepare_inputs(data, self.dtype, "mini_batch inputs")
         saved = _copy(params) if self.check_finite else None
         with _quiet():
-            applied = engine.sgd_step(*params, x, y, eta, ws, self._kernels(), self.check_finite)
+            applied = self._engine.train_epoch(*params, prepared, data, np.arange(data.n), data.n, eta,
+                                               self.check_finite)
         if saved is not None and not (applied and _finite(params)):
-            _restore(params, saved)  # the gradient was finite but the update overflowed
+            _restore(params, saved)
+            before = _grouped(saved, len(params[0]))
+            if not _finite(before):  # it was not this step that made them so
+                raise self._not_finite_parameters(before)
             raise DivergenceError(
                 f"the mini-batch's update is not finite (eta={eta}); weights and biases left "
                 "unchanged. Lower eta, or pass check_finite=False for the book's silent behaviour."
@@ -224,18 +269,20 @@ class Network:
         """(nabla_b, nabla_w) for one example: the gradient of its cost, layer by layer,
         shaped like ``self.biases`` and ``self.weights``."""
         params = self._parameters()
-        xs, ys, _ = validation.training_arrays([(x, y)], self.sizes, self.dtype, "(x, y)")
-        ws = engine.Workspace(self.sizes, 1, self.dtype)
+        data = inputs.training_examples([(x, y)], self.sizes, self.dtype, "(x, y)")
+        row = data.inputs[data.input_index(np.arange(1))]
+        column = inputs.converted("(x, y) inputs", row, self.dtype).reshape(-1, 1)
+        target = data.targets[data.target_index(np.arange(1))].reshape(-1, 1)
         with _quiet():
-            engine.forward(*params, xs, ws, self._kernels())
-            engine.backward(params[0], xs, ys, ws, self._kernels())
-        return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
+            return self._engine.gradient(*params, column, target)
 
     def evaluate(self, test_data) -> int:
         """How many test inputs the network classifies correctly (highest output neuron)."""
         params = self._parameters()
-        x, labels = validation.labelled_arrays(test_data, self.sizes, self.dtype, "test_data")
-        return self._count_correct(x, labels, params)
+        test = inputs.labelled_examples(test_data, self.sizes, "test_data")
+        with _quiet():
+            prepared = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
+        return self._count_correct(params, prepared, test)
 
     def cost_derivative(self, output_activations, y):
         """∂C_x/∂a for the quadratic cost: the vector of partial derivatives (a − y)."""
@@ -247,10 +294,11 @@ class Network:
         numba's on-disk cache), so that no timed epoch pays for it. Returns the seconds it
         took; ``SGD`` calls it itself, so calling it first only moves the cost."""
         mini_batch_size = validation.check_int("mini_batch_size", mini_batch_size, 1)
-        if self._prepared:
+        key = (min(mini_batch_size, 2),)
+        if key in self._prepared:
             return 0.0
         seconds = self._engine.prepare(self.sizes, mini_batch_size, self.dtype)
-        self._prepared = True
+        self._prepared.add(key)
         return seconds
 
     def save(self, path: str | Path) -> None:
@@ -271,67 +319,112 @@ class Network:
 
         saved = io.read_network(path)
         kwargs.setdefault("dtype", saved.dtype)
-        return cls.from_parameters(saved.weights, saved.biases, **kwargs)
+        return cls.from_parameters(saved.weights, saved.biases, copy=False, **kwargs)
 
     @classmethod
-    def from_parameters(cls, weights, biases, **kwargs) -> Network:
+    def from_parameters(cls, weights, biases, *, copy: bool = True, **kwargs) -> Network:
         """A Network with these weights and biases (the book's layouts), drawing no random numbers.
 
         ``weights[l]`` is (n_{l+1}, n_l) and ``biases[l]`` is (n_{l+1}, 1); the layer sizes follow
-        from them. ``kwargs`` are the constructor's keywords. The arrays are copied.
+        from them. ``kwargs`` are the constructor's keywords. The arrays are copied; with
+        ``copy=False`` the network adopts those that already have its dtype and layout (and
+        trains them in place), as ``load`` does with the arrays it has just read.
         """
-        weights = [np.asarray(w) for w in weights]
-        biases = [np.asarray(b) for b in biases]
+        weights = [np.array(w) if copy else np.asarray(w) for w in weights]
+        biases = [np.array(b) if copy else np.asarray(b) for b in biases]
         if not weights or any(w.ndim != 2 for w in weights):
             raise ValueError("weights must be a non-empty list of 2-D (n_out, n_in) arrays")
         sizes = [weights[0].shape[1], *(w.shape[0] for w in weights)]
         net = cls(sizes, _initialise=False, **kwargs)
-        net.weights = [np.array(w, dtype=net.dtype, order="C") for w in weights]
-        net.biases = [np.array(b, dtype=net.dtype, order="C") for b in biases]
-        net._parameters()  # shapes, dtypes and finiteness checked now, not at first use
+        net.weights = weights
+        net.biases = biases
+        net._parameters()  # shapes, dtypes and range checked now, not at first use
+        if not _finite((net.weights, net.biases)):
+            raise net._not_finite_parameters((net.weights, net.biases))
         return net
 
-    # -------------------------------------------------------------------- internals
-    def _kernels(self):
-        return getattr(self._engine, "kernels", None) or engine.get_kernels("numpy")
+    @property
+    def computed_by(self) -> str:
+        """The backend that computes for this network: "numba", "numpy" or "loop" (what
+        ``backend="auto"`` resolved to)."""
+        return self._engine.name
 
+    # -------------------------------------------------------------------- internals
     def _parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The user-visible parameter lists, checked and made C-contiguous writable arrays of
-        this network's dtype in place, so the backends can update them directly."""
-        if len(self.weights) != self.num_layers - 1 or len(self.biases) != self.num_layers - 1:
+        this network's dtype in place, so the backends can update them directly.
+
+        Cheap when nothing changed (a few attribute reads per array): values are not scanned
+        here; non-finite parameters show up as non-finite outputs or deltas, which the
+        callers check."""
+        weights, biases = self.weights, self.biases
+        depth = self.num_layers - 1
+        if len(weights) != depth or len(biases) != depth:
             raise ValueError(
-                f"weights and biases must hold {self.num_layers - 1} arrays each, "
-                f"got {len(self.weights)} and {len(self.biases)}"
+                f"weights and biases must hold {depth} arrays each, got {len(weights)} and {len(biases)}"
             )
-        for name, arrays, shapes in (
-            ("weights", self.weights, [(y, x) for x, y in zip(self.sizes[:-1], self.sizes[1:])]),
-            ("biases", self.biases, [(y, 1) for y in self.sizes[1:]]),
-        ):
-            for i, (arr, shape) in enumerate(zip(arrays, shapes)):
+        sizes, dtype = self.sizes, self.dtype
+        for layer in range(depth):
+            for name, arrays, shape in (
+                ("weights", weights, (sizes[layer + 1], sizes[layer])),
+                ("biases", biases, (sizes[layer + 1], 1)),
+            ):
+                arr = arrays[layer]
+                if type(arr) is np.ndarray and arr.dtype == dtype and arr.shape == shape:
+                    flags = arr.flags
+                    if flags.c_contiguous and flags.writeable:
+                        continue
                 a = np.asarray(arr)
                 if a.shape != shape:
-                    raise ValueError(f"{name}[{i}] must have shape {shape}, got {a.shape}")
+                    raise ValueError(f"{name}[{layer}] must have shape {shape}, got {a.shape}")
                 if a.dtype.kind not in "biuf":
-                    raise TypeError(f"{name}[{i}] must hold real numbers, got dtype {a.dtype}")
-                if self.check_finite and not np.isfinite(a).all():  # else: the book's silence
-                    raise ValueError(f"{name}[{i}] contains NaN or inf")
-                usable = (
-                    isinstance(arr, np.ndarray)
-                    and a.dtype == self.dtype
-                    and a.flags.c_contiguous
-                    and a.flags.writeable
-                )
-                if not usable:
-                    arrays[i] = np.array(a, dtype=self.dtype, order="C")
-        return self.weights, self.biases
+                    raise TypeError(f"{name}[{layer}] must hold real numbers, got dtype {a.dtype}")
+                with np.errstate(over="ignore"):
+                    converted = np.array(a, dtype=dtype, order="C")
+                if a.dtype.kind == "f" and np.isfinite(a).all() and not np.isfinite(converted).all():
+                    raise ValueError(
+                        f"{name}[{layer}] has values beyond ±{np.finfo(dtype).max:.3g}, the range of {dtype}"
+                    )
+                arrays[layer] = converted
+        return weights, biases
+
+    def _not_finite_parameters(self, params) -> ValueError:
+        for name, arrays in zip(("weights", "biases"), params):
+            for layer, a in enumerate(arrays):
+                if not np.isfinite(a).all():
+                    bad = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+                    return ValueError(f"{name}[{layer}] contains NaN or inf (first: {a[bad]} at index {bad})")
+        return ValueError("the parameters are not finite")
+
+    def _not_finite(self, count: int, where: str) -> ValueError:
+        """The error for outputs that are not finite: the parameters named if they are the
+        cause, else the limit of float arithmetic."""
+        params = (self.weights, self.biases)
+        if not _finite(params):
+            return self._not_finite_parameters(params)
+        largest = max(float(np.abs(a).max()) for group in params for a in group)
+        return ValueError(
+            f"{where}: {count} output value(s) are not finite although every weight and bias is "
+            f"(the largest is {largest:.3g}): the weighted inputs overflow {self.dtype}. Rescale "
+            "the parameters, or pass check_finite=False to get the non-finite outputs."
+        )
+
+    def _count_correct(self, params, prepared, test: inputs.Examples) -> int:
+        with _quiet():
+            correct, bad = self._engine.count_correct(*params, prepared, test)
+        if bad and self.check_finite:
+            raise self._not_finite(bad, "evaluate")
+        return correct
 
     def _shuffle(self, n: int) -> np.ndarray:
         """This epoch's permutation of the current order, drawn as the book draws it."""
         if self._rng is not None:
             return self._rng.permutation(n)
+        from matnet.core.shuffle import book_permutation
+
         return book_permutation(n)  # consumes `random` exactly as random.shuffle(list) would
 
-    def _run_epoch(self, j, params, x, y, order, batch_size, eta, on_progress) -> None:
+    def _run_epoch(self, j, params, prepared, data, order, batch_size, eta, on_progress) -> None:
         n_batches = -(-order.shape[0] // batch_size)
         # Without a progress callback the whole epoch is one backend call.
         per_slice = n_batches if on_progress is None else max(1, n_batches // 50)
@@ -341,9 +434,15 @@ class Network:
             rows = order[done * batch_size : (done + todo) * batch_size]
             saved = _copy(params) if self.check_finite else None
             with _quiet():
-                applied = self._engine.train_epoch(*params, x, y, rows, batch_size, eta, self.check_finite)
+                applied = self._engine.train_epoch(*params, prepared, data, rows, batch_size, eta,
+                                                   self.check_finite)
             if saved is not None and (applied < todo or not _finite(params)):
-                bad = applied if _finite(params) else self._replay(params, saved, x, y, rows, batch_size, eta)
+                before = _grouped(saved, len(params[0]))
+                if not _finite(before):  # it was not training that made them so
+                    _restore(params, saved)
+                    raise self._not_finite_parameters(before)
+                bad = applied if _finite(params) else self._replay(params, saved, prepared, data, rows,
+                                                                   batch_size, eta)
                 if bad is not None:
                     raise DivergenceError(
                         f"training diverged in epoch {j} at mini-batch {done + bad} of {n_batches}: "
@@ -355,7 +454,7 @@ class Network:
             if on_progress is not None:
                 on_progress(done, n_batches)
 
-    def _replay(self, params, saved, x, y, rows, batch_size, eta) -> int | None:
+    def _replay(self, params, saved, prepared, data, rows, batch_size, eta) -> int | None:
         """Index in ``rows`` of the first mini-batch that left a parameter non-finite.
 
         Backends only test gradients, so a finite gradient times a huge η can still overflow a
@@ -367,16 +466,29 @@ class Network:
         for b, start in enumerate(range(0, rows.shape[0], batch_size)):
             before = _copy(params)
             with _quiet():
-                applied = self._engine.train_epoch(
-                    *params, x, y, rows[start : start + batch_size], batch_size, eta, True
-                )
+                applied = self._engine.train_epoch(*params, prepared, data, rows[start : start + batch_size],
+                                                   batch_size, eta, True)
             if applied < 1 or not _finite(params):
                 _restore(params, before)
                 return b
         return None
 
-    def _count_correct(self, x, labels, params=None) -> int:
-        params = params or self._parameters()
-        with _quiet():
-            outputs = self._engine.feedforward(*params, x)
-        return int(np.count_nonzero(np.argmax(outputs, axis=1) == labels))
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes, where the OS says (Linux, macOS), else None."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(sizes: list[int], dtype: np.dtype) -> None:
+    """MemoryError, before any allocation, when the parameters cannot fit in this machine."""
+    count = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    needed = count * np.dtype(dtype).itemsize
+    available = _physical_memory()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"sizes {sizes} have {count:,} weights and biases: {needed / 2**30:.1f} GiB in {dtype}, "
+            f"more than this machine's {available / 2**30:.1f} GiB"
+        )

@@ -9,7 +9,7 @@ parameters. Paths:
 ``loop``           the book's per-example algorithm (``matnet.core.loop``): the 1x baseline
 ``numpy``          the whole-batch engine (``matnet.core.engine``) with the NumPy kernels
 ``numba-kernels``  the same engine with the numba kernels
-``fused``          the compiled whole-epoch trainer (``matnet.core.fused.FusedTrainer``)
+``fused``          the compiled whole-epoch trainer (``matnet.core.fused.FusedEngine``)
 ``torch``, ``jax`` optional peers, the same math (quadratic cost summed over the batch and
                    divided by its size, plain SGD with the same η); available when installed
 
@@ -373,10 +373,11 @@ def _loop_runner(state: State, path: str, k: int) -> Runner:
         biases[:] = [b.copy() for b in state.biases]
 
     def run() -> None:
-        loop.train_epoch(weights, biases, state.x, state.y, order, w.batch_size, w.eta)
+        loop.train_epoch(weights, biases, state.x, state.y, order, order, w.batch_size, w.eta)
 
     def warmup() -> None:
-        loop.train_epoch(weights, biases, state.x, state.y, order[: w.batch_size], w.batch_size, w.eta)
+        first = order[: w.batch_size]
+        loop.train_epoch(weights, biases, state.x, state.y, first, first, w.batch_size, w.eta)
 
     return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases))
 
@@ -397,31 +398,35 @@ def _engine_runner(state: State, path: str, k: int) -> Runner:
     order = state.order[:k]
 
     def run() -> int:
-        return engine.train_epoch(weights, biases, state.x, state.y, order, w.batch_size, w.eta, ws, kernels)
+        return engine.train_epoch(weights, biases, state.x, state.y, order, order, w.batch_size, w.eta, ws,
+                                  kernels)
 
     def warmup() -> int:
         m = w.batch_size
-        return engine.train_epoch(weights, biases, state.x, state.y, order[:m], m, w.eta, ws, kernels)
+        first = order[:m]
+        return engine.train_epoch(weights, biases, state.x, state.y, first, first, m, w.eta, ws, kernels)
 
     return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases))
 
 
 def _fused_runner(state: State, path: str, k: int) -> Runner:
-    from matnet.core.fused import FusedTrainer
+    from matnet.core.fused import FusedEngine
+    from matnet.core.sparse import sparse_rows
 
     w = state.workload
-    trainer = FusedTrainer(w.sizes, np.dtype(w.dtype))
+    fused = FusedEngine(w.sizes, np.dtype(w.dtype))
     weights, biases, reset = _working_copy(state)
     order = state.order[:k]
+    rows = sparse_rows(state.x, np.dtype(w.dtype))  # the CSR form, built once as SGD does per call
 
     def run() -> int:
-        return trainer.train_epoch(weights, biases, state.x, state.y, order, w.batch_size, w.eta)
+        return fused.train_epoch(weights, biases, rows, state.y, order, order, w.batch_size, w.eta)
 
-    def warmup() -> int:  # compiles, and builds the sparse form of x, which later runs reuse
+    def warmup() -> int:
         m = w.batch_size
-        return trainer.train_epoch(weights, biases, state.x, state.y, order[:m], m, w.eta)
+        return fused.train_epoch(weights, biases, rows, state.y, order[:m], order[:m], m, w.eta)
 
-    return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases), keep=[trainer])
+    return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases), keep=[fused])
 
 
 def _torch_runner(state: State, path: str, k: int) -> Runner:

@@ -1,54 +1,121 @@
-"""The interchangeable ways of running an epoch, behind one small interface.
+"""The interchangeable ways of computing a network, behind one small interface.
 
-``loop``  the book's per-example algorithm (matnet.core.loop): the 1x baseline.
-``numpy`` the whole-batch engine (matnet.core.engine) with the NumPy kernels.
-``numba`` the fused compiled epoch (matnet.core.fused); single steps use the engine with the
-          numba kernels (faster than NumPy's on the book's small batches), and evaluation
-          the engine with the NumPy kernels: on 2,048-row chunks NumPy's SIMD exp measured
-          ~2.7x faster than numba's scalar one.
-``auto``  ``numba`` when numba compiles, else ``numpy`` (under NUMBA_DISABLE_JIT=1 the fused
-          epoch would run as interpreted Python, far slower than NumPy).
+``numba``  the fused compiled path (``matnet.core.fused``): training, evaluation and
+           ``feedforward``, one compiled call each, on one core.
+``numpy``  the whole-batch engine (``matnet.core.engine``): chapter 2's matrix form, BLAS on
+           one thread (``matnet.core.threads``).
+``loop``   the book's per-example algorithm (``matnet.core.loop``): the correctness oracle.
+``auto``   ``numba`` where numba compiles; else ``numpy``, with one warning when numba
+           cannot be imported (under NUMBA_DISABLE_JIT=1 the fused code would run as
+           interpreted Python, far slower than NumPy, so ``auto`` picks ``numpy`` silently).
+
+A backend first turns an :class:`~matnet.core.inputs.Examples` into the form it computes on
+(``prepare_inputs``: the CSR rows for ``numba``, a dense matrix in the network's dtype for the
+others), once per ``SGD`` or ``evaluate`` call; then ``train_epoch``, ``count_correct`` and
+``columns`` run on the caller's parameter arrays (the book's layout), updating them in place.
+This module imports numba only when the fused backend is made.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Sequence
 
-import numba
 import numpy as np
 
-from matnet.core import engine, loop
-from matnet.core.fused import FusedTrainer
-from matnet.core.kernels import get_kernels
+from matnet.core import engine, inputs, loop
+from matnet.core.inputs import Examples
+from matnet.core.kernels import get_kernels, jit_enabled, numba_importable
+from matnet.core.threads import one_blas_thread
 
 BACKENDS = ("auto", "numba", "numpy", "loop")
+FEW_COLUMNS = 64  # feedforward of up to this many columns runs on the columns as given
 
 
-class LoopBackend:
-    """Per-example backprop, as in the book (no divergence check: it is the oracle)."""
+class FusedBackend:
+    """The compiled path: one FusedEngine per shape and dtype, kept across calls."""
 
-    name = "loop"
+    name = "numba"
+
+    def __init__(self):
+        from matnet.core import fused, sparse  # imports numba
+
+        self._fused = fused
+        self._sparse = sparse
+        self._engine = None
+
+    def engine(self, sizes: Sequence[int], dtype: np.dtype):
+        sizes = tuple(sizes)
+        if self._engine is None or self._engine.sizes != sizes or self._engine.dtype != dtype:
+            self._engine = self._fused.FusedEngine(sizes, dtype)
+        return self._engine
 
     def prepare(self, sizes, batch_size, dtype) -> float:
-        """Nothing to compile: 0 seconds."""
-        return 0.0
+        """Compile (or load from numba's disk cache) every kernel these shapes run, on tiny
+        throw-away data, so no timed epoch pays for it. Returns the seconds it took."""
+        started = time.perf_counter()
+        rng = np.random.default_rng(0)
+        weights = [rng.standard_normal((b, a)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+        biases = [np.zeros((b, 1), dtype) for b in sizes[1:]]
+        writable = rng.random((2, sizes[0]))
+        read_only = writable.copy()
+        read_only.flags.writeable = False  # the loader's arrays: numba compiles them apart
+        for x in (writable, read_only):
+            data = Examples(x, None, 2, targets=np.zeros((2, sizes[-1]), dtype), labels=np.zeros(2, np.int64))
+            prepared = self.prepare_inputs(data, dtype)
+            for m in sorted({1, min(batch_size, 2)}):
+                self.train_epoch(weights, biases, prepared, data, np.arange(2), m, 0.1)
+            self.count_correct(weights, biases, prepared, data)
+            self.columns(weights, biases, x[:1].reshape(-1, 1))
+            column = x[:1].reshape(-1, 1).astype(dtype)
+            self.gradient(weights, biases, column, np.zeros((sizes[-1], 1), dtype))
+        self.columns(weights, biases, np.zeros((sizes[0], FEW_COLUMNS + 1)))
+        return time.perf_counter() - started
 
-    def prepare_data(self, sizes, x: np.ndarray) -> None:
-        """Nothing to precompute from the training inputs."""
+    def prepare_inputs(self, data: Examples, dtype: np.dtype, name: str = "inputs"):
+        return self._sparse.sparse_rows(data.inputs, dtype, name)
 
-    def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
-        loop.train_epoch(weights, biases, x, y, order, batch_size, eta)
-        return -(-order.shape[0] // batch_size)
+    def train_epoch(self, weights, biases, prepared, data: Examples, order, batch_size, eta,
+                    check_finite=True) -> int:
+        sizes = (data.inputs.shape[1], *(w.shape[0] for w in weights))
+        return self.engine(sizes, weights[0].dtype).train_epoch(
+            weights, biases, prepared, data.targets, data.input_index(order), data.target_index(order),
+            batch_size, eta, check_finite,
+        )
 
-    def feedforward(self, weights, biases, x: np.ndarray) -> np.ndarray:
-        return np.stack([loop.feedforward(weights, biases, row.reshape(-1, 1))[:, 0] for row in x])
+    def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
+        sizes = (data.inputs.shape[1], *(w.shape[0] for w in weights))
+        rows = data.input_index(np.arange(data.n))
+        fused = self.engine(sizes, weights[0].dtype)
+        return fused.count_correct(weights, biases, prepared, rows, data.labels)
+
+    def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
+        """(nabla_b, nabla_w) of one example, x (n_0, 1) and y (n_L, 1) in the weights' dtype."""
+        sizes = (x.shape[0], *(w.shape[0] for w in weights))
+        return self.engine(sizes, weights[0].dtype).gradient(weights, biases, x, y)
+
+    def columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """(outputs (n_L, k), flat index of the first bad input or -1, outputs not finite)
+        for the columns of x (n_0, k)."""
+        sizes = (x.shape[0], *(w.shape[0] for w in weights))
+        fused = self.engine(sizes, weights[0].dtype)
+        if x.shape[1] <= FEW_COLUMNS:
+            return fused.outputs_of_columns(weights, biases, x)
+        try:
+            rows = self._sparse.sparse_rows(x.T, weights[0].dtype)
+        except ValueError:  # a bad input: let the column kernel find and report it
+            return fused.outputs_of_columns(weights, biases, x)
+        out, bad = fused.outputs(weights, biases, rows, np.arange(x.shape[1]))
+        return np.ascontiguousarray(out.T), -1, bad
 
 
 class EngineBackend:
     """The whole-batch engine; one workspace kept per (sizes, batch size, dtype)."""
 
+    name = "numpy"
+
     def __init__(self, kernels: str = "numpy"):
-        self.name = kernels
         self.kernels = get_kernels(kernels)
         self._workspace: engine.Workspace | None = None
 
@@ -57,80 +124,107 @@ class EngineBackend:
             self._workspace = engine.Workspace(sizes, batch_size, dtype)
         return self._workspace
 
-    def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
-        sizes = [x.shape[1]] + [w.shape[0] for w in weights]
-        ws = self.workspace(sizes, batch_size, x.dtype)
-        return engine.train_epoch(
-            weights, biases, x, y, order, batch_size, eta, ws, self.kernels, check_finite
-        )
-
-    def feedforward(self, weights, biases, x: np.ndarray) -> np.ndarray:
-        return engine.feedforward(weights, biases, x, self.kernels)
-
     def prepare(self, sizes, batch_size, dtype) -> float:
-        """Compile (or load from numba's disk cache) what training at these shapes runs, on
-        tiny throw-away data, so no timed epoch pays for it. Returns the seconds it took."""
-        started = time.perf_counter()
-        rng = np.random.default_rng(0)
-        weights = [rng.standard_normal((b, a)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
-        biases = [np.zeros((b, 1), dtype) for b in sizes[1:]]
-        x = rng.random((2, sizes[0])).astype(dtype)
-        y = np.zeros((2, sizes[-1]), dtype)
-        order = np.arange(2)
-        self.train_epoch(weights, biases, x, y, order, min(batch_size, 2), 0.1)
-        self.feedforward(weights, biases, x)
-        self._forget_data()
-        return time.perf_counter() - started
+        """Nothing to compile: 0 seconds."""
+        return 0.0
 
-    def _forget_data(self) -> None:
-        """Drop the warm-up's buffers: the real run sizes its own."""
-        self._workspace = None
+    def prepare_inputs(self, data: Examples, dtype: np.dtype, name: str = "inputs") -> np.ndarray:
+        return inputs.dense_inputs(data, dtype, name)
 
-    def prepare_data(self, sizes, x: np.ndarray) -> None:
-        """Nothing to precompute from the training inputs."""
+    def train_epoch(self, weights, biases, prepared, data: Examples, order, batch_size, eta,
+                    check_finite=True) -> int:
+        sizes = [prepared.shape[1]] + [w.shape[0] for w in weights]
+        batch_size = min(batch_size, order.shape[0])  # a batch beyond the data is all of it
+        ws = self.workspace(sizes, batch_size, prepared.dtype)
+        with one_blas_thread():
+            return engine.train_epoch(
+                weights, biases, prepared, data.targets, data.input_index(order), data.target_index(order),
+                batch_size, eta, ws, self.kernels, check_finite,
+            )
+
+    def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
+        """(nabla_b, nabla_w) of one example, x (n_0, 1) and y (n_L, 1) in the weights' dtype."""
+        sizes = [x.shape[0]] + [w.shape[0] for w in weights]
+        ws = self.workspace(sizes, 1, x.dtype)
+        with one_blas_thread():
+            engine.forward(weights, biases, x.T, ws, self.kernels)
+            engine.backward(weights, x.T, y.T, ws, self.kernels)
+        return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
+
+    def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
+        rows = data.input_index(np.arange(data.n))
+        with one_blas_thread():
+            outputs = engine.feedforward(weights, biases, prepared[rows], self.kernels)
+        finite = np.isfinite(outputs).all(axis=1)
+        correct = np.count_nonzero((np.argmax(outputs, axis=1) == data.labels) & finite)
+        return int(correct), int(np.count_nonzero(~finite))
+
+    def columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
+        try:
+            rows = inputs.converted("a", x.T, weights[0].dtype)
+        except ValueError:
+            return np.empty(0), _first_bad(x, weights[0].dtype), 0
+        with one_blas_thread():
+            out = engine.feedforward(weights, biases, rows, self.kernels).T
+        return np.ascontiguousarray(out), -1, int(np.count_nonzero(~np.isfinite(out)))
 
 
-class FusedBackend(EngineBackend):
-    """The compiled epoch for training; the engine for single steps and evaluation."""
+class LoopBackend(EngineBackend):
+    """Per-example backprop, as in the book: the oracle (it never checks for divergence)."""
+
+    name = "loop"
 
     def __init__(self):
-        super().__init__("numba")
-        self._trainer: FusedTrainer | None = None
-        self._evaluation_kernels = get_kernels("numpy")
+        super().__init__("numpy")
 
-    def feedforward(self, weights, biases, x: np.ndarray) -> np.ndarray:
-        return engine.feedforward(weights, biases, x, self._evaluation_kernels)
+    def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
+        return loop.backprop(weights, biases, x, y)
 
-    def trainer(self, sizes, dtype) -> FusedTrainer:
-        """The fused trainer for this shape and dtype, kept across epochs and SGD calls."""
-        sizes = tuple(sizes)
-        if self._trainer is None or self._trainer.sizes != sizes or self._trainer.dtype != dtype:
-            self._trainer = FusedTrainer(sizes, dtype)
-        return self._trainer
+    def train_epoch(self, weights, biases, prepared, data: Examples, order, batch_size, eta,
+                    check_finite=True) -> int:
+        loop.train_epoch(weights, biases, prepared, data.targets, data.input_index(order),
+                         data.target_index(order), batch_size, eta)
+        return -(-order.shape[0] // batch_size)
 
-    def prepare_data(self, sizes, x: np.ndarray) -> None:
-        """Build the sparse form of the inputs now, so that no timed epoch pays for it."""
-        self.trainer(sizes, x.dtype).sparse(x)
+    def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
+        rows = data.input_index(np.arange(data.n))
+        outputs = [loop.feedforward(weights, biases, prepared[i].reshape(-1, 1))[:, 0] for i in rows]
+        finite = [bool(np.isfinite(o).all()) for o in outputs]
+        correct = sum(int(ok and np.argmax(o) == label) for o, ok, label in zip(outputs, finite, data.labels))
+        return correct, finite.count(False)
 
-    def train_epoch(self, weights, biases, x, y, order, batch_size, eta, check_finite=True) -> int:
-        sizes = (x.shape[1], *(w.shape[0] for w in weights))
-        trainer = self.trainer(sizes, x.dtype)
-        return trainer.train_epoch(weights, biases, x, y, order, batch_size, eta, check_finite)
+    def columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
+        try:
+            rows = inputs.converted("a", x.T, weights[0].dtype)
+        except ValueError:
+            return np.empty(0), _first_bad(x, weights[0].dtype), 0
+        out = np.stack([loop.feedforward(weights, biases, row.reshape(-1, 1))[:, 0] for row in rows], axis=1)
+        return out, -1, int(np.count_nonzero(~np.isfinite(out)))
 
-    def _forget_data(self) -> None:
-        super()._forget_data()
-        self._trainer = None
+
+def _first_bad(x: np.ndarray, dtype: np.dtype) -> int:
+    """Flat index r·k + c of the first value of x (n_0, k) that is not finite in ``dtype``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(x.astype(dtype))
+    r, c = np.argwhere(bad)[0]
+    return int(r) * x.shape[1] + int(c)
 
 
-def jit_enabled() -> bool:
-    """False under NUMBA_DISABLE_JIT=1, where numba functions run as plain Python."""
-    return not numba.config.DISABLE_JIT
+_warned = False
 
 
 def make_backend(name: str):
     """A fresh backend object for ``name`` (one of BACKENDS)."""
+    global _warned
     if name == "auto":
-        name = "numba" if jit_enabled() else "numpy"
+        if numba_importable():
+            name = "numba" if jit_enabled() else "numpy"
+        else:
+            if not _warned:
+                warnings.warn("numba is not installed: matnet runs on its NumPy engine, several "
+                              "times slower (pip install numba)", RuntimeWarning, stacklevel=3)
+                _warned = True
+            name = "numpy"
     if name == "numba":
         return FusedBackend()
     if name == "numpy":

@@ -145,28 +145,30 @@ def train_epoch(
     biases: Arrays,
     x: np.ndarray,
     y: np.ndarray,
-    order: np.ndarray,
+    x_rows: np.ndarray,
+    y_rows: np.ndarray,
     batch_size: int,
     eta: float,
     ws: Workspace,
     kernels: Kernels,
     check_finite: bool = True,
 ) -> int:
-    """One epoch of mini-batch SGD over the rows of x (n, n_0), y (n, n_L).
+    """One epoch of mini-batch SGD: example p is row x_rows[p] of x (N, n_0) with desired
+    output row y_rows[p] of y (M, n_L).
 
-    ``order`` (n,) is the epoch's shuffle: batch j holds rows order[j*m:(j+1)*m], the last
-    one possibly shorter. Returns the number of batches applied; a value below the batch
-    count means batch number (returned value) had a non-finite gradient and was not applied.
+    Batch j holds examples j*m … (j+1)*m − 1 of the epoch, the last one possibly shorter.
+    Returns the number of batches applied; a value below the batch count means batch number
+    (returned value) had a non-finite gradient and was not applied.
     """
-    n = order.shape[0]
+    n = x_rows.shape[0]
     done = 0
     for start in range(0, n, batch_size):
-        rows = order[start : start + batch_size]
-        k = rows.shape[0]
+        xr, yr = x_rows[start : start + batch_size], y_rows[start : start + batch_size]
+        k = xr.shape[0]
         xb, yb = ws.x[:k], ws.y[:k]
         # mode="clip" gathers straight into the buffer; "raise" would go through a temporary.
-        np.take(x, rows, axis=0, out=xb, mode="clip")
-        np.take(y, rows, axis=0, out=yb, mode="clip")
+        np.take(x, xr, axis=0, out=xb, mode="clip")
+        np.take(y, yr, axis=0, out=yb, mode="clip")
         if not sgd_step(weights, biases, xb, yb, eta, ws, kernels, check_finite):
             return done
         done += 1

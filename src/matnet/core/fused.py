@@ -2,293 +2,357 @@
 
 Mini-batches here are tiny (the book's m = 10), so the time of the matrix version goes to
 Python and BLAS call overhead, not arithmetic. This path removes both: one numba call runs
-every mini-batch of an epoch, and each example is propagated with loops that LLVM
-vectorizes without ``fastmath`` (every inner loop is an axpy, y += a·x, not a reduction).
+every mini-batch of an epoch, example by example, in the book's order of summation over the
+batch.
 
-The first layer, which holds 95% of the arithmetic, reads the input as a sparse row:
-MNIST is ~81% zero pixels, and a zero pixel adds exactly nothing to Z^1 and to ∂C/∂W^1,
-so skipping it changes no result while doing a fifth of the work. Only the columns of W^1
-that some pixel of the batch touched are updated (the others have a zero gradient).
+**Sparse first layer.** MNIST is ~81% zero pixels; a zero pixel adds exactly nothing to Z¹
+and to ∂C/∂W¹, so the first layer — 95% of the arithmetic — reads each input as its non-zero
+pixels (``matnet.core.sparse``), and only the rows of (W¹)ᵀ that some pixel of the batch
+touched are updated (the others have a zero gradient).
 
-Weights are worked on transposed, WT^l = (W^l)ᵀ of shape (n_{l-1}, n_l), so that row r of
-WT^l is what input neuron r feeds forward: the forward pass is Σ_r a_r · WT^l[r, :] and BP4
-is WT-gradient[r, :] += a_r · δ^l, both contiguous axpys. The mini-batch gradient is summed
-example by example in batch order, exactly as the book's update_mini_batch sums it.
+**Layout.** Weights are worked on transposed, WT^l = (W^l)ᵀ of shape (n_{l-1}, n_l), each
+row zero-padded to whole register blocks (``BLOCK`` lanes, ``matnet.core.kernels.jit``): row r
+of WT^l is what input neuron r feeds forward, so the forward pass is Σ_r a_r · WT^l[r, :] and
+BP4 is ∂C/∂WT^l[r, :] += a_r · δ^l — both sweeps of whole rows. A block of the accumulating
+row (32 lanes) is held in registers while the sweep runs over the inputs, which is what makes
+the first layer fast. BP2 sums rows of W^{l+1} in the book's layout, kept beside WT^{l+1} for
+layers after the first. Padding lanes hold zero weights and biases, so they never change what
+the real lanes compute.
+
+The trainer copies the caller's parameters into these buffers at the start of every call and
+back at the end (microseconds), so the caller's arrays stay in the book's layout and may be
+edited or replaced between calls.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
-from matnet.core.kernels.jit import cached_njit
+from matnet.core.fused_book import gradient_of_one, outputs_of_columns
+from matnet.core.fused_layers import activate, forward_dense, forward_sparse, padded, prefetch_row
+from matnet.core.fused_predict import count_correct, outputs
+from matnet.core.kernels.jit import BLOCK, blocked_njit
+from matnet.core.kernels.machine import aligned_zeros, local_array
+from matnet.core.sparse import SparseRows
+
+CHUNK_BYTES = 64 * 1024  # first-layer gradient rows swept at a time (measured best of 16–200 kB)
 
 
-@cached_njit
-def sparse_rows(x):
-    """CSR form of x (n, n_0): (indptr (n+1,), indices (nnz,) int32, values (nnz,))."""
-    n, width = x.shape
-    indptr = np.zeros(n + 1, np.int64)
-    for i in range(n):
-        count = 0
-        for j in range(width):
-            if x[i, j] != 0:
-                count += 1
-        indptr[i + 1] = indptr[i] + count
-    indices = np.empty(indptr[n], np.int32)
-    values = np.empty(indptr[n], x.dtype)
-    for i in range(n):
-        q = indptr[i]
-        for j in range(width):
-            if x[i, j] != 0:
-                indices[q] = j
-                values[q] = x[i, j]
-                q += 1
-    return indptr, indices, values
+def chunk_rows(width: int, dtype: np.dtype) -> int:
+    """Rows of a (n_0, width) first-layer matrix that fit CHUNK_BYTES."""
+    return max(1, CHUNK_BYTES // (width * np.dtype(dtype).itemsize))
 
 
-@cached_njit(inline="always")
-def _sigmoid(x, one, flush):
-    """sigmoid in the precision of ``one`` (float32 stays float32); exp of x ≤ 0 only.
+@blocked_njit(inline="always")
+def _update_swept(w, g, hit, d, m, rows, indptr, indices, values, cursor, chunk, step):
+    """BP4 and the update of the first layer for examples 0..m-1 with deltas d[e].
 
-    Below ``flush`` the result, or its products in backprop, would be subnormal, and
-    arithmetic on subnormals is ~100x slower on x86: such activations are returned as 0,
-    an absolute change under 4e-28 (float32, x < -63.3) or 7e-298 (float64, x < -684).
+    The gradient rows are swept ``chunk`` at a time: for each chunk, every example adds its
+    pixels that fall in it, g[j] += x_ej δ_e (in example order: the book's order), while the
+    chunk is in cache, and each row some pixel touched (flagged in ``hit``) is then stepped,
+    w[j] -= step · g[j], and cleared. g and hit are zero between batches.
     """
-    if x >= 0:
-        return one / (one + math.exp(-x))
-    if x < flush:
-        return one - one
-    e = math.exp(x)
-    return e / (one + e)
+    for e in range(m):
+        cursor[e] = indptr[rows[e]]
+    for low in range(0, w.shape[0], chunk):
+        high = min(low + chunk, w.shape[0])
+        for e in range(m):
+            start, stop = cursor[e], indptr[rows[e] + 1]
+            end = start
+            while end < stop and indices[end] < high:
+                end += 1
+            if end == start:
+                continue
+            cursor[e] = end
+            for q in range(start, end):
+                hit[indices[q]] = 1
+            for kb in range(d.shape[1]):
+                dd = local_array(BLOCK, d.dtype)
+                for c in range(BLOCK):
+                    dd[c] = d[e, kb, c]
+                for q in range(start, end):
+                    j = indices[q]
+                    v = values[q]
+                    for c in range(BLOCK):
+                        g[j, kb, c] += v * dd[c]
+        for j in range(low, high):
+            if hit[j]:
+                hit[j] = 0
+                for kb in range(w.shape[1]):
+                    gj = local_array(BLOCK, w.dtype)
+                    for c in range(BLOCK):
+                        gj[c] = g[j, kb, c]
+                    for c in range(BLOCK):
+                        w[j, kb, c] -= step * gj[c]
+                    for c in range(BLOCK):
+                        g[j, kb, c] = 0
 
 
-@cached_njit
-def _forward_example(wts, bs, acts, indptr, indices, values, i, one, flush):
-    """Activations of example i into acts[l]; the input is row i of the CSR.
-
-    Layer 1 runs over its padded width (padding columns of W are zero: their activations
-    are σ(0) and never read); later layers loop over the real widths of their weights.
-    """
-    a = acts[0]
-    w = wts[0]
-    b = bs[0]
-    for c in range(a.size):
-        a[c] = b[c]
+@blocked_njit(inline="always")
+def _update_single(w, d, indptr, indices, values, i, step):
+    """BP4 and the update of the first layer for a batch of one (CSR row i): each pixel's
+    row is stepped directly, w[j] -= step · (x_j δ), as the sum of one term."""
     for q in range(indptr[i], indptr[i + 1]):
-        row = w[indices[q]]
-        xv = values[q]
-        for c in range(a.size):
-            a[c] += xv * row[c]
-    for c in range(a.size):
-        a[c] = _sigmoid(a[c], one, flush)
-    for layer in range(1, len(wts)):
-        prev = acts[layer - 1]
-        a = acts[layer]
-        w = wts[layer]
-        b = bs[layer]
-        for c in range(a.size):
-            a[c] = b[c]
-        for r in range(w.shape[0]):
-            ar = prev[r]
-            row = w[r]
-            for c in range(a.size):
-                a[c] += ar * row[c]
-        for c in range(a.size):
-            a[c] = _sigmoid(a[c], one, flush)
+        j = indices[q]
+        v = values[q]
+        for kb in range(w.shape[1]):
+            gj = local_array(BLOCK, w.dtype)
+            for c in range(BLOCK):
+                gj[c] = v * d[kb, c]
+            for c in range(BLOCK):
+                w[j, kb, c] -= step * gj[c]
 
 
-@cached_njit
-def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, indptr, indices, values, y, order, batch_size,
-           steps, touched, marked, check_finite):
+@blocked_njit(inline="always")
+def _backward_dense(d, prev, n_in, gw, gb, wb, n_out, back, one):
+    """A later layer, one example: BP3 and BP4 (summed into gb, gw) and BP2,
+    back = (Σ_c d_c wb[c]) ⊙ prev(1 − prev), the delta of the layer before."""
+    for kb in range(d.shape[0]):
+        dd = local_array(BLOCK, d.dtype)
+        for c in range(BLOCK):
+            dd[c] = d[kb, c]
+            gb[kb, c] += dd[c]  # BP3
+        for r in range(n_in):  # BP4: gw[r] += prev_r δ, δ's block in registers
+            ar = prev[r // BLOCK, r % BLOCK]
+            for c in range(BLOCK):
+                gw[r, kb, c] += ar * dd[c]
+    for kb in range(back.shape[0]):  # BP2
+        acc = local_array(BLOCK, back.dtype)
+        for c in range(BLOCK):
+            acc[c] = 0
+        for k in range(n_out):
+            dk = d[k // BLOCK, k % BLOCK]
+            for c in range(BLOCK):
+                acc[c] += dk * wb[k, kb, c]
+        for c in range(BLOCK):
+            back[kb, c] = acc[c] * (prev[kb, c] * (one - prev[kb, c]))
+
+
+@blocked_njit
+def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y, x_rows, y_rows,
+           batch_size, steps, hit, cursor, chunk, check_finite):
     """Run the mini-batches of one epoch; returns how many were applied (all, unless one
     produced a non-finite delta and ``check_finite``, in which case it is not applied).
 
-    wts[l] is W^{l+1} transposed (n_l, n_{l+1}); wbs[l] is the same matrix in the book's
-    layout (n_{l+1}, n_l), read by BP2 and kept equal to wts[l] (wbs[0] is not used).
-    Layer 1's arrays (wts[0], bs[0], acts[0], deltas[0], gbs[0], gwts[0]) are padded with
-    zeros to a width that vectorizes without a remainder loop. ``steps[k]`` is η/k in the
-    arrays' dtype, precomputed as the book computes it, for every batch length k ≥ 1;
-    steps[0] is the sigmoid's flush-to-zero bound.
+    Example p of the epoch is input row x_rows[p] of the CSR arrays and target row
+    y_rows[p] of y (M, n_L). ``steps[k]`` is η/k in the arrays' dtype for every batch length
+    k ≥ 1, precomputed as the book computes it; steps[0] is the sigmoid's flush-to-zero bound.
+    A batch is processed a layer at a time, over its examples in order, so every gradient
+    sums the examples in the book's order. gwts[0] and hit are zero between batches.
     """
     depth = len(wts)
     last = depth - 1
-    n_out = y.shape[1]
     one = steps[0] - steps[0] + 1  # 1 in the arrays' precision, so float32 math stays float32
-    flush = steps[0]
-    n = order.shape[0]
+    flush = np.float64(steps[0])
+    n = x_rows.shape[0]
     applied = 0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        n_touched = 0
+        m = stop - start
+        rows = x_rows[start:stop]
+        for q in range(stop, min(stop + m, n)):  # the next batch's pixels, while this one runs
+            prefetch_row(indptr, indices, values, x_rows[q])
+        a = acts[0]  # forward, layer by layer
+        for e in range(m):
+            forward_sparse(wts[0], bs[0], a[e], indptr, indices, values, rows[e])
+            for kb in range(a.shape[1]):
+                activate(a[e], kb, sizes[1], flush)
+        for layer in range(1, depth):
+            w, b, a, prev = wts[layer], bs[layer], acts[layer], acts[layer - 1]
+            for e in range(m):
+                forward_dense(w, b, a[e], prev[e], sizes[layer])
+                for kb in range(a.shape[1]):
+                    activate(a[e], kb, sizes[layer + 1], flush)
+        a, d = acts[last], deltas[last]  # BP1
+        for e in range(m):
+            yi = y_rows[start + e]
+            for kb in range(d.shape[1]):
+                for c in range(BLOCK):
+                    d[e, kb, c] = 0
+            for c in range(sizes[last + 1]):
+                ac = a[e, c // BLOCK, c % BLOCK]
+                d[e, c // BLOCK, c % BLOCK] = (ac - y[yi, c]) * ac * (one - ac)
+        for layer in range(last, 0, -1):  # BP2–BP4, later layers
+            d, prev, back = deltas[layer], acts[layer - 1], deltas[layer - 1]
+            gw, gb, wb = gwts[layer], gbs[layer], wbs[layer]
+            gw[:, :, :] = 0
+            gb[:, :] = 0
+            for e in range(m):
+                _backward_dense(d[e], prev[e], sizes[layer], gw, gb, wb, sizes[layer + 1], back[e], one)
+        d, gb = deltas[0], gbs[0]  # BP3, first layer
+        gb[:, :] = 0
+        for e in range(m):
+            for kb in range(gb.shape[0]):
+                for c in range(BLOCK):
+                    gb[kb, c] += d[e, kb, c]
+        total = 0.0  # the bias gradients sum every delta: finite iff all of them are
         for layer in range(depth):
-            gbs[layer][:] = 0
-            if layer > 0:
-                gwts[layer][:, :] = 0
-        total = 0.0  # finite iff every delta of the batch is finite
-        for p in range(start, stop):
-            i = order[p]
-            _forward_example(wts, bs, acts, indptr, indices, values, i, one, flush)
-            a = acts[last]
-            d = deltas[last]
-            for c in range(n_out):  # BP1
-                d[c] = (a[c] - y[i, c]) * a[c] * (one - a[c])
-                total += d[c]
-            for layer in range(last, 0, -1):
-                d = deltas[layer]
-                prev = acts[layer - 1]
-                back = deltas[layer - 1]
-                wb = wbs[layer]
-                gw = gwts[layer]
-                gb = gbs[layer]
-                n_in = wb.shape[1]
-                for c in range(d.size):  # BP3
-                    gb[c] += d[c]
-                for r in range(n_in):
-                    ar = prev[r]
-                    grow = gw[r]
-                    for c in range(d.size):  # BP4: axpy
-                        grow[c] += ar * d[c]
-                    back[r] = 0
-                for c in range(d.size):  # BP2: W^T δ as a sum of rows of W, again axpys
-                    dc = d[c]
-                    wrow = wb[c]
-                    for r in range(n_in):
-                        back[r] += dc * wrow[r]
-                for r in range(n_in):  # ... ⊙ σ'(z) = a (1 - a)
-                    ar = prev[r]
-                    back[r] *= ar * (one - ar)
-                    total += back[r]
-            d = deltas[0]
-            gb = gbs[0]
-            gw = gwts[0]
-            for c in range(d.size):  # BP3, first layer
-                gb[c] += d[c]
-            for q in range(indptr[i], indptr[i + 1]):  # BP4, first layer: non-zero pixels only
-                j = indices[q]
-                if not marked[j]:
-                    marked[j] = True
-                    touched[n_touched] = j
-                    n_touched += 1
-                    gw[j, :] = 0
-                xv = values[q]
-                grow = gw[j]
-                for c in range(d.size):
-                    grow[c] += xv * d[c]
-        if check_finite and not np.isfinite(total):
-            for t in range(n_touched):
-                marked[touched[t]] = False
-            return applied
-        step = steps[stop - start]
-        for t in range(n_touched):  # only the first-layer rows some pixel touched
-            j = touched[t]
-            marked[j] = False
-            w = wts[0][j]
-            g = gwts[0][j]
-            for c in range(w.size):
-                w[c] -= step * g[c]
-        for layer in range(depth):
-            b = bs[layer]
             gb = gbs[layer]
-            for c in range(b.size):
-                b[c] -= step * gb[c]
+            for kb in range(gb.shape[0]):
+                for c in range(BLOCK):
+                    total += gb[kb, c]
+        if check_finite and not np.isfinite(total):
+            return applied
+        step = steps[m]
+        if m == 1:  # BP4 and the update, first layer
+            _update_single(wts[0], d[0], indptr, indices, values, rows[0], step)
+        else:
+            _update_swept(wts[0], gwts[0], hit, d, m, rows, indptr, indices, values, cursor, chunk, step)
+        for layer in range(depth):  # the update, biases and later layers
+            b, gb = bs[layer], gbs[layer]
+            for kb in range(b.shape[0]):
+                gj = local_array(BLOCK, b.dtype)
+                for c in range(BLOCK):
+                    gj[c] = gb[kb, c]
+                for c in range(BLOCK):
+                    b[kb, c] -= step * gj[c]
             if layer > 0:
-                w = wts[layer]
-                wb = wbs[layer]
-                gw = gwts[layer]
+                w, gw, wb = wts[layer], gwts[layer], wbs[layer]
                 for r in range(w.shape[0]):
-                    for c in range(w.shape[1]):
-                        change = step * gw[r, c]
-                        w[r, c] -= change
-                        wb[c, r] -= change
+                    for kb in range(w.shape[1]):
+                        gj = local_array(BLOCK, w.dtype)
+                        for c in range(BLOCK):
+                            gj[c] = gw[r, kb, c]
+                        for c in range(BLOCK):
+                            w[r, kb, c] -= step * gj[c]
+                by_input = w.reshape(w.shape[0], -1)  # the book-layout copy, exactly equal
+                by_output = wb.reshape(wb.shape[0], -1)
+                for k in range(sizes[layer + 1]):
+                    for r in range(w.shape[0]):
+                        by_output[k, r] = by_input[r, k]
         applied += 1
     return applied
 
 
-class SparseInputs:
-    """The training inputs in CSR form, built once per dataset (a dense pass over x)."""
+class FusedEngine:
+    """The fused path for one network shape and dtype: training, evaluation and feedforward.
 
-    def __init__(self, x: np.ndarray):
-        self.source = x
-        self.indptr, self.indices, self.values = sparse_rows(x)
-
-    def matches(self, x: np.ndarray) -> bool:
-        return self.source is x
-
-
-def padded_width(n: int, dtype: np.dtype) -> int:
-    """n rounded up to whole 32-byte vectors (4 float64 or 8 float32 lanes)."""
-    lanes = 32 // np.dtype(dtype).itemsize
-    return -(-n // lanes) * lanes
-
-
-class FusedTrainer:
-    """Buffers of the fused epoch for one network shape and dtype, reused across epochs.
-
-    weights[l] (n_{l+1}, n_l) and biases[l] (n_{l+1}, 1) stay in the book's layout; the
-    compiled epoch works on transposed (and, for layer 1, zero-padded) copies made per call
-    — a few hundred kB, negligible next to an epoch — and updates the book-layout arrays of
-    layers 2.. in place, since their backward pass reads rows of W.
+    Buffers (padded transposed weights, gradients, activations) are allocated once and reused
+    across calls. Every call copies the caller's weights[l] (n_{l+1}, n_l) and biases[l]
+    (n_{l+1}, 1) in (and, when training, back out): a few microseconds, so the caller's arrays
+    stay in the book's layout and may be edited or replaced between calls.
     """
 
     def __init__(self, sizes: Sequence[int], dtype: np.dtype):
         self.sizes = tuple(int(n) for n in sizes)
         self.dtype = np.dtype(dtype)
-        widths = list(self.sizes[1:])
-        widths[0] = padded_width(widths[0], self.dtype)
-        ins = [self.sizes[0], *self.sizes[1:-1]]
-        self.grad_wt = tuple(np.zeros((n_in, n_out), self.dtype) for n_in, n_out in zip(ins, widths))
-        self.grad_b = tuple(np.zeros(n, self.dtype) for n in widths)
-        self.acts = tuple(np.zeros(n, self.dtype) for n in widths)
-        self.deltas = tuple(np.zeros(n, self.dtype) for n in widths)
-        self.touched = np.zeros(self.sizes[0], np.int64)
-        self.marked = np.zeros(self.sizes[0], np.bool_)
-        self._sparse: SparseInputs | None = None
+        ins, outs = self.sizes[:-1], self.sizes[1:]
+        blocks = [padded(n) // BLOCK for n in outs]
+        self._sizes = np.array(self.sizes, np.int64)
+        zeros = self._zeros
+        self.wts = tuple(zeros((n_in, nb, BLOCK)) for n_in, nb in zip(ins, blocks))
+        # The book-layout copies BP2 reads (layers after the first), padded like the
+        # activations they multiply; index 0 is a placeholder, as layer 1 needs none.
+        self.wbs = (zeros((1, 1, BLOCK)), *(zeros((n, nb, BLOCK)) for n, nb in zip(outs[1:], blocks)))
+        self.bs = tuple(zeros((nb, BLOCK)) for nb in blocks)
+        self.gwts = tuple(zeros(w.shape) for w in self.wts)  # weight gradients, one batch
+        self.gbs = tuple(zeros(b.shape) for b in self.bs)
+        self._batch = 0  # rows of acts and deltas, grown to the batch size
+        self.acts = tuple(zeros((1, *b.shape)) for b in self.bs)
+        self.deltas = tuple(zeros((1, *b.shape)) for b in self.bs)
+        self.hit = np.zeros(self.sizes[0], np.uint8)  # first-layer rows a batch touched
+        self.cursor = np.zeros(1, np.int64)  # per example of a batch: where its sweep is
+        self.chunk = chunk_rows(blocks[0] * BLOCK, self.dtype)
+        widest = max(self.sizes)
+        self._scratch = np.zeros((3, widest), self.dtype)  # outputs_of_columns' work space
+        self._positions = np.zeros(widest, np.int64)
+        self.limit = float(np.finfo(self.dtype).max)
+        # The sigmoid's flush-to-zero bound, e^24 above the smallest normal number, so that
+        # products of an activation with a few small factors stay normal too.
+        self.flush = float(np.log(np.finfo(self.dtype).tiny) + 24.0)
 
-    def sparse(self, x: np.ndarray) -> SparseInputs:
-        if self._sparse is None or not self._sparse.matches(x):
-            self._sparse = SparseInputs(x)
-        return self._sparse
+    def _zeros(self, shape) -> np.ndarray:
+        return aligned_zeros(shape, self.dtype)
+
+    def _wide(self, arrays, layer: int) -> np.ndarray:
+        """arrays[layer] seen as a 2-D (rows, padded width) matrix."""
+        a = arrays[layer]
+        return a.reshape(a.shape[0], -1) if a.ndim == 3 else a.reshape(-1)
+
+    def load(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
+        """Copy the book-layout parameters in (padding lanes stay zero)."""
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            n_out, n_in = w.shape
+            self._wide(self.wts, layer)[:, :n_out] = w.T
+            self._wide(self.bs, layer)[:n_out] = b[:, 0]
+            if layer > 0:
+                self._wide(self.wbs, layer)[:, :n_in] = w
+
+    def store(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
+        """Copy the trained parameters back into the caller's arrays, in place."""
+        for layer, (w, b) in enumerate(zip(weights, biases)):
+            n_out = w.shape[0]
+            w[...] = self._wide(self.wts, layer)[:, :n_out].T
+            b[:, 0] = self._wide(self.bs, layer)[:n_out]
+
+    def steps(self, batch_size: int, eta: float) -> np.ndarray:
+        """[flush bound, η/1, η/2, …, η/batch_size] in this engine's dtype: the book's step
+        is eta / len(mini_batch), rounded to the arrays' dtype."""
+        return np.array([self.flush] + [eta / k for k in range(1, batch_size + 1)], dtype=self.dtype)
 
     def train_epoch(
         self,
         weights: Sequence[np.ndarray],
         biases: Sequence[np.ndarray],
-        x: np.ndarray,
-        y: np.ndarray,
-        order: np.ndarray,
+        inputs: SparseRows,
+        targets: np.ndarray,
+        x_rows: np.ndarray,
+        y_rows: np.ndarray,
         batch_size: int,
         eta: float,
         check_finite: bool = True,
     ) -> int:
-        """One epoch (or a batch-aligned slice of one) over rows ``order`` of x, y.
-
-        x (n, n_0) and y (n, n_L) are C-contiguous in this trainer's dtype, weights[l] and
-        biases[l] C-contiguous and writable; all are updated in place. Returns the number of
-        mini-batches applied.
-        """
-        sparse = self.sparse(x)
-        n1, width = self.sizes[1], self.acts[0].size
-        w0t = np.zeros((self.sizes[0], width), self.dtype)
-        w0t[:, :n1] = weights[0].T
-        b0 = np.zeros(width, self.dtype)
-        b0[:n1] = biases[0][:, 0]
-        # Copies, always: for a (n, 1) weight matrix the transpose is already "contiguous" and
-        # ascontiguousarray would alias it, making the update below hit the same memory twice.
-        wts = (w0t, *(w.T.copy() for w in weights[1:]))
-        bs = (b0, *(b.reshape(-1) for b in biases[1:]))
-        # The book's step: eta / len(mini_batch), rounded to the arrays' dtype.
-        # steps[0] carries the sigmoid's flush-to-zero bound, e^24 above the smallest normal
-        # number, so that products of an activation with a few small factors stay normal too.
-        flush = np.log(np.finfo(self.dtype).tiny) + 24.0
-        steps = np.array([flush] + [eta / k for k in range(1, batch_size + 1)], dtype=self.dtype)
+        """One epoch (or a batch-aligned slice of one): example p is input row x_rows[p] and
+        target row y_rows[p] of targets (M, n_L) in this engine's dtype. Parameters
+        (C-contiguous, this engine's dtype) are updated in place. A batch larger than the
+        data is all of it. Returns the number of mini-batches applied."""
+        batch_size = min(batch_size, max(1, x_rows.shape[0]))
+        if self._batch < batch_size:  # per-example activations and deltas of one batch
+            self._batch = batch_size
+            self.acts = tuple(self._zeros((batch_size, *b.shape)) for b in self.bs)
+            self.deltas = tuple(self._zeros(a.shape) for a in self.acts)
+            self.cursor = np.zeros(batch_size, np.int64)
+        self.load(weights, biases)
         applied = _epoch(
-            wts, tuple(weights), bs, self.grad_wt, self.grad_b, self.acts, self.deltas,
-            sparse.indptr, sparse.indices, sparse.values, y, order, batch_size, steps,
-            self.touched, self.marked, check_finite,
+            self.wts, self.wbs, self.bs, self.gwts, self.gbs, self.acts, self.deltas, self._sizes,
+            inputs.indptr, inputs.indices, inputs.values, targets, x_rows, y_rows, batch_size,
+            self.steps(batch_size, eta), self.hit, self.cursor, self.chunk, check_finite,
         )
-        weights[0][...] = w0t[:, :n1].T  # later layers were updated in place through wbs
-        biases[0][:, 0] = b0[:n1]
+        self.store(weights, biases)
         return applied
+
+    def count_correct(self, weights, biases, inputs: SparseRows, rows: np.ndarray, labels: np.ndarray):
+        """(correct, not finite): of examples rows[p] (CSR rows) with labels[p], how many the
+        network classifies as labelled, and how many give a non-finite output."""
+        self.load(weights, biases)
+        return count_correct(self.wts, self.bs, self.acts, self._sizes, inputs.indptr, inputs.indices,
+                             inputs.values, rows, labels, self.flush)
+
+    def outputs(self, weights, biases, inputs: SparseRows, rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """(outputs (len(rows), n_L), how many are not finite) for CSR rows ``rows``."""
+        self.load(weights, biases)
+        out = np.empty((rows.shape[0], self.sizes[-1]), self.dtype)
+        bad = outputs(self.wts, self.bs, self.acts, self._sizes, inputs.indptr, inputs.indices,
+                      inputs.values, rows, out, self.flush)
+        return out, bad
+
+    def outputs_of_columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """(outputs (n_L, k), index of the first bad input or -1, how many outputs are not
+        finite) for the k columns of x (n_0, k), any real dtype, on the book-layout weights
+        themselves (no copy): the same numbers ``outputs`` gives for those inputs."""
+        out = np.empty((self.sizes[-1], x.shape[1]), self.dtype)
+        bad_input, bad = outputs_of_columns(tuple(weights), tuple(biases), x, out, self._scratch,
+                                            self._positions, self.limit, self.flush)
+        return out, bad_input, bad
+
+    def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
+        """(nabla_b, nabla_w), book layout, for one example: x (n_0, 1), y (n_L, 1), both in this
+        engine's dtype and finite; the weights are read as they are (no copy)."""
+        grad_w = [np.empty(w.shape, self.dtype) for w in weights]
+        grad_b = [np.empty(b.shape, self.dtype) for b in biases]
+        acts = np.zeros((len(weights) + 1, max(self.sizes)), self.dtype)
+        gradient_of_one(tuple(weights), tuple(biases), x, y, tuple(grad_w), tuple(grad_b), acts,
+                        self._positions, self.dtype.type(1), self.flush)
+        return grad_b, grad_w

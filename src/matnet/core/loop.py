@@ -15,9 +15,9 @@ import numpy as np
 
 
 def sigmoid(z):
-    """The book's sigmoid, 1 / (1 + e^{-z}); e^{-z} = inf for z < -709 gives the right limit 0."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-z))
+    """The book's sigmoid, 1 / (1 + e^{-z}). (For z < -709, e^{-z} overflows to inf with a
+    RuntimeWarning, as in the book, and the result is the right limit 0.)"""
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def sigmoid_prime(z):
@@ -75,16 +75,18 @@ def train_epoch(
     biases: list,
     x: np.ndarray,
     y: np.ndarray,
-    order: np.ndarray,
+    x_rows: np.ndarray,
+    y_rows: np.ndarray,
     batch_size: int,
     eta: float,
 ) -> None:
-    """One epoch of the book's SGD over rows of x (n, n_0) and one-hot y (n, n_L).
+    """One epoch of the book's SGD: example p is row x_rows[p] of x (N, n_0) with one-hot row
+    y_rows[p] of y (M, n_L).
 
-    ``order`` is the epoch's shuffle. Each example is handed to backprop as a column, exactly
-    as the book's loader would; the parameter lists are rebound, as in the book.
+    Each example is handed to backprop as a column, exactly as the book's loader would; the
+    parameter lists are rebound, as in the book.
     """
-    columns = [(x[i].reshape(-1, 1), y[i].reshape(-1, 1)) for i in order]
+    columns = [(x[i].reshape(-1, 1), y[j].reshape(-1, 1)) for i, j in zip(x_rows, y_rows)]
     for start in range(0, len(columns), batch_size):
         update_mini_batch(weights, biases, columns[start : start + batch_size], eta)
 

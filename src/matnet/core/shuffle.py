@@ -17,30 +17,36 @@ import random
 
 import numpy as np
 
-from matnet.core.kernels.jit import cached_njit
-
 _N = 624
 _M = 397
+_UPPER = np.uint64(0x80000000)
+_LOWER = np.uint64(0x7FFFFFFF)
+_MATRIX = np.uint64(0x9908B0DF)
+_WORD = np.uint64(0xFFFFFFFF)
+_ZERO = np.uint64(0)
+_ONE = np.uint64(1)
 
 
-@cached_njit
 def _next_word(mt, pos):
-    """The next tempered 32-bit output of the MT19937 state ``mt`` (624 words in uint64)."""
+    """The next tempered 32-bit output of the MT19937 state ``mt`` (624 words in uint64).
+
+    Every constant is a uint64, so the arithmetic stays unsigned 64-bit whether this runs
+    compiled or as plain Python (NumPy 1.x refuses to mix uint64 with Python ints).
+    """
     if pos[0] >= _N:
         for kk in range(_N):
-            y = (mt[kk] & 0x80000000) | (mt[(kk + 1) % _N] & 0x7FFFFFFF)
-            mt[kk] = mt[(kk + _M) % _N] ^ (y >> 1) ^ (0x9908B0DF if y & 1 else 0)
+            y = (mt[kk] & _UPPER) | (mt[(kk + 1) % _N] & _LOWER)
+            mt[kk] = mt[(kk + _M) % _N] ^ (y >> _ONE) ^ (_MATRIX if y & _ONE else _ZERO)
         pos[0] = 0
     y = mt[pos[0]]
     pos[0] += 1
-    y ^= y >> 11
-    y ^= (y << 7) & 0x9D2C5680
-    y ^= (y << 15) & 0xEFC60000
-    y ^= y >> 18
-    return y & 0xFFFFFFFF
+    y ^= y >> np.uint64(11)
+    y ^= (y << np.uint64(7)) & np.uint64(0x9D2C5680)
+    y ^= (y << np.uint64(15)) & np.uint64(0xEFC60000)
+    y ^= y >> np.uint64(18)
+    return y & _WORD
 
 
-@cached_njit
 def _shuffled_indices(n, mt, pos):
     """The permutation p (new[i] = old[p[i]]) that random.shuffle applies to a list of n."""
     perm = np.arange(n)
@@ -49,18 +55,37 @@ def _shuffled_indices(n, mt, pos):
         bits = 0
         while (1 << bits) <= bound:  # bound.bit_length()
             bits += 1
-        r = _next_word(mt, pos) >> (32 - bits)
+        r = int(_next_word(mt, pos) >> np.uint64(32 - bits))
         while r >= bound:
-            r = _next_word(mt, pos) >> (32 - bits)
+            r = int(_next_word(mt, pos) >> np.uint64(32 - bits))
         perm[i], perm[r] = perm[r], perm[i]
     return perm
+
+
+_compiled = None
+
+
+def _kernel():
+    """The compiled replay (numba imported on first use); the plain functions without numba."""
+    global _compiled, _next_word
+    if _compiled is None:
+        from matnet.core.kernels import numba_importable
+
+        if numba_importable():
+            from matnet.core.kernels.jit import cached_njit
+
+            _next_word = cached_njit(_next_word)  # the compiled replay calls the compiled word
+            _compiled = cached_njit(_shuffled_indices)
+        else:
+            _compiled = _shuffled_indices
+    return _compiled
 
 
 def _compiled_permutation(n: int) -> np.ndarray:
     version, internal, gauss = random.getstate()
     mt = np.array(internal[:_N], dtype=np.uint64)
     pos = np.array([internal[_N]], dtype=np.int64)
-    perm = _shuffled_indices(n, mt, pos)
+    perm = _kernel()(n, mt, pos)
     random.setstate((version, (*(int(w) for w in mt), int(pos[0])), gauss))
     return perm
 

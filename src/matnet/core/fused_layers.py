@@ -1,0 +1,100 @@
+"""The building blocks of the fused path: one layer of one example, over register blocks.
+
+Every vector here is padded to whole blocks of ``BLOCK`` lanes and stored as (blocks, BLOCK);
+weights are stored transposed, WT (n_in, blocks, BLOCK), so that row r is what input r feeds
+forward. A layer's weighted input is then b + Σ_r a_r · WT[r], a sweep of whole rows with
+each block of the sum held in registers. Every sum runs over the inputs in ascending order,
+one fused multiply-add per term — the order ``matnet.core.fused_predict`` reproduces on the
+book's layout, so training, evaluation and ``feedforward`` agree to the last bit.
+
+All functions are inlined into the compiled kernels that call them (training in
+``matnet.core.fused``, prediction in ``matnet.core.fused_predict``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matnet.core.kernels.jit import BLOCK, blocked_njit
+from matnet.core.kernels.machine import local_array, prefetch
+from matnet.core.kernels.vector_sigmoid import sigmoid
+
+
+def padded(n: int) -> int:
+    """n rounded up to whole register blocks."""
+    return -(-n // BLOCK) * BLOCK
+
+
+@blocked_njit(inline="always")
+def activate(a, kb, n, flush):
+    """a[kb, :] = σ(a[kb, :]) for the lanes below n (real neurons, counted from block 0), 0 beyond.
+
+    σ is computed in float64 on every lane (a vectorized polynomial exp, see
+    ``matnet.core.kernels.vector_sigmoid``) and rounded to the arrays' dtype.
+    """
+    real = n - kb * BLOCK
+    z = local_array(BLOCK, a.dtype)
+    for c in range(BLOCK):
+        z[c] = a[kb, c]
+    for c in range(BLOCK):
+        s = sigmoid(np.float64(z[c]), flush)
+        a[kb, c] = s if c < real else 0.0
+
+
+@blocked_njit(inline="always")
+def forward_sparse(w, b, a, indptr, indices, values, i):
+    """First layer's weighted input for CSR row i into a (blocks, BLOCK):
+    b + Σ_q values[q] · w[indices[q]], pixels in ascending order."""
+    start, stop = indptr[i], indptr[i + 1]
+    for kb in range(a.shape[0]):
+        acc = local_array(BLOCK, a.dtype)
+        for c in range(BLOCK):
+            acc[c] = b[kb, c]
+        for q in range(start, stop):  # the hot loop: acc stays in registers
+            j = indices[q]
+            v = values[q]
+            for c in range(BLOCK):
+                acc[c] += v * w[j, kb, c]
+        for c in range(BLOCK):
+            a[kb, c] = acc[c]
+
+
+@blocked_njit(inline="always")
+def forward_dense(w, b, a, prev, n_in):
+    """A later layer's weighted input into a: b + Σ_r prev_r · w[r] over the previous layer's
+    real neurons r < n_in, in ascending order."""
+    for kb in range(a.shape[0]):
+        acc = local_array(BLOCK, a.dtype)
+        for c in range(BLOCK):
+            acc[c] = b[kb, c]
+        for r in range(n_in):
+            ar = prev[r // BLOCK, r % BLOCK]
+            for c in range(BLOCK):
+                acc[c] += ar * w[r, kb, c]
+        for c in range(BLOCK):
+            a[kb, c] = acc[c]
+
+
+@blocked_njit(inline="always")
+def forward_example(wts, bs, acts, sizes, indptr, indices, values, i, e, flush):
+    """Every layer's activation for CSR row i into acts[l][e]."""
+    a = acts[0][e]
+    forward_sparse(wts[0], bs[0], a, indptr, indices, values, i)
+    for kb in range(a.shape[0]):
+        activate(a, kb, sizes[1], flush)
+    for layer in range(1, len(wts)):
+        a, prev = acts[layer][e], acts[layer - 1][e]
+        forward_dense(wts[layer], bs[layer], a, prev, sizes[layer])
+        for kb in range(a.shape[0]):
+            activate(a, kb, sizes[layer + 1], flush)
+
+
+@blocked_njit(inline="always")
+def prefetch_row(indptr, indices, values, i):
+    """Start loading CSR row i's pixels: rows come in shuffled order, which no hardware
+    prefetcher can guess, and waiting for them cost ~40% of an epoch."""
+    start, stop = indptr[i], indptr[i + 1]
+    for q in range(start, stop, 8):
+        prefetch(values, q)
+    for q in range(start, stop, 16):
+        prefetch(indices, q)
