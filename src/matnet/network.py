@@ -51,12 +51,6 @@ def sigmoid_prime(z):
     return s * (1 - s)
 
 
-def _quiet():
-    """No NumPy floating-point warnings in the dense backends: z overflowing to ±inf is
-    harmless (σ(±inf) is exact), and non-finite results are reported by ``check_finite``."""
-    return np.errstate(over="ignore", invalid="ignore")
-
-
 def _copy(params) -> list[np.ndarray]:
     return [a.copy() for group in params for a in group]
 
@@ -126,11 +120,13 @@ class Network:
             rng = validation.check_rng(rng)
         self._rng = rng
         self.backend = backend
-        self._engine = make_backend(backend)
+        self._engine = make_backend(backend, tuple(sizes), self.dtype)
         self.check_finite = bool(check_finite)
         self._prepared: set[tuple[int, ...]] = set()
         self.num_layers = len(sizes)
         self.sizes = sizes
+        self._weight_shapes = [(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
+        self._bias_shapes = [(y, 1) for y in sizes[1:]]
         self.biases: list[np.ndarray] = []
         self.weights: list[np.ndarray] = []
         if _initialise:
@@ -158,7 +154,7 @@ class Network:
     def feedforward(self, a):
         """Output for input ``a``: an (n_0, 1) column gives (n_L, 1); an (n_0, m) matrix of m
         columns gives (n_L, m); a 1-D (n_0,) vector gives (n_L,)."""
-        weights, biases = self._parameters()
+        weights, biases = self._parameters(writing=False)
         n_in = self.sizes[0]
         if type(a) is not np.ndarray:
             a = inputs.as_array("a", a)
@@ -172,8 +168,7 @@ class Network:
         columns = a.reshape(n_in, 1) if a.ndim == 1 else a
         if columns.shape[1] == 0:
             return np.empty((self.sizes[-1], 0), self.dtype)
-        with _quiet():
-            out, bad_input, bad = self._engine.columns(weights, biases, columns)
+        out, bad_input, bad = self._engine.columns(weights, biases, columns)
         if bad_input >= 0:
             r, k = divmod(bad_input, columns.shape[1])
             value = columns[r, k]
@@ -218,10 +213,9 @@ class Network:
         n = data.n
         batch_size = min(mini_batch_size, n)
         self.prepare(batch_size)
-        with _quiet():
-            train_inputs = self._engine.prepare_inputs(data, self.dtype, "training_data inputs")
-            if test is not None:
-                test_inputs = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
+        train_inputs = self._engine.prepare_inputs(data, self.dtype, "training_data inputs")
+        if test is not None:
+            test_inputs = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
         order = np.arange(n)
         try:
             for j in range(epochs):
@@ -249,12 +243,10 @@ class Network:
         params = self._parameters()
         data = inputs.training_examples(mini_batch, self.sizes, self.dtype, "mini_batch")
         self.prepare(data.n)
-        with _quiet():
-            prepared = self._engine.prepare_inputs(data, self.dtype, "mini_batch inputs")
+        prepared = self._engine.prepare_inputs(data, self.dtype, "mini_batch inputs")
         saved = _copy(params) if self.check_finite else None
-        with _quiet():
-            applied = self._engine.train_epoch(*params, prepared, data, np.arange(data.n), data.n, eta,
-                                               self.check_finite)
+        applied = self._engine.train_epoch(*params, prepared, data, np.arange(data.n), data.n, eta,
+                                           self.check_finite)
         if saved is not None and not (applied and _finite(params)):
             _restore(params, saved)
             before = _grouped(saved, len(params[0]))
@@ -267,21 +259,17 @@ class Network:
 
     def backprop(self, x, y):
         """(nabla_b, nabla_w) for one example: the gradient of its cost, layer by layer,
-        shaped like ``self.biases`` and ``self.weights``."""
-        params = self._parameters()
-        data = inputs.training_examples([(x, y)], self.sizes, self.dtype, "(x, y)")
-        row = data.inputs[data.input_index(np.arange(1))]
-        column = inputs.converted("(x, y) inputs", row, self.dtype).reshape(-1, 1)
-        target = data.targets[data.target_index(np.arange(1))].reshape(-1, 1)
-        with _quiet():
-            return self._engine.gradient(*params, column, target)
+        shaped like ``self.biases`` and ``self.weights``. x is an (n_0, 1) column; y the (n_L, 1)
+        desired output (or its label)."""
+        params = self._parameters(writing=False)
+        column, target = self._example(x, y)
+        return self._engine.gradient(*params, column, target)
 
     def evaluate(self, test_data) -> int:
         """How many test inputs the network classifies correctly (highest output neuron)."""
         params = self._parameters()
         test = inputs.labelled_examples(test_data, self.sizes, "test_data")
-        with _quiet():
-            prepared = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
+        prepared = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
         return self._count_correct(params, prepared, test)
 
     def cost_derivative(self, output_activations, y):
@@ -350,43 +338,57 @@ class Network:
         return self._engine.name
 
     # -------------------------------------------------------------------- internals
-    def _parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The user-visible parameter lists, checked and made C-contiguous writable arrays of
-        this network's dtype in place, so the backends can update them directly.
+    def _parameters(self, writing: bool = True) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The user-visible parameter lists, checked, each entry made an array of this network's
+        dtype and shape in place (C-contiguous and writable too when ``writing``), so the
+        backends can read and update them directly.
 
-        Cheap when nothing changed (a few attribute reads per array): values are not scanned
-        here; non-finite parameters show up as non-finite outputs or deltas, which the
-        callers check."""
+        A few attribute reads per array when nothing changed: values are not scanned here;
+        non-finite parameters show up as non-finite outputs or deltas, which the callers check."""
         weights, biases = self.weights, self.biases
         depth = self.num_layers - 1
         if len(weights) != depth or len(biases) != depth:
             raise ValueError(
                 f"weights and biases must hold {depth} arrays each, got {len(weights)} and {len(biases)}"
             )
-        sizes, dtype = self.sizes, self.dtype
-        for layer in range(depth):
-            for name, arrays, shape in (
-                ("weights", weights, (sizes[layer + 1], sizes[layer])),
-                ("biases", biases, (sizes[layer + 1], 1)),
-            ):
+        dtype = self.dtype
+        for name, arrays, shapes in (("weights", weights, self._weight_shapes),
+                                     ("biases", biases, self._bias_shapes)):
+            for layer, shape in enumerate(shapes):
                 arr = arrays[layer]
-                if type(arr) is np.ndarray and arr.dtype == dtype and arr.shape == shape:
-                    flags = arr.flags
-                    if flags.c_contiguous and flags.writeable:
-                        continue
-                a = np.asarray(arr)
-                if a.shape != shape:
-                    raise ValueError(f"{name}[{layer}] must have shape {shape}, got {a.shape}")
-                if a.dtype.kind not in "biuf":
-                    raise TypeError(f"{name}[{layer}] must hold real numbers, got dtype {a.dtype}")
-                with np.errstate(over="ignore"):
-                    converted = np.array(a, dtype=dtype, order="C")
-                if a.dtype.kind == "f" and np.isfinite(a).all() and not np.isfinite(converted).all():
-                    raise ValueError(
-                        f"{name}[{layer}] has values beyond ±{np.finfo(dtype).max:.3g}, the range of {dtype}"
-                    )
-                arrays[layer] = converted
+                if type(arr) is np.ndarray and arr.dtype == dtype and arr.shape == shape and (
+                    not writing or (arr.flags.c_contiguous and arr.flags.writeable)
+                ):
+                    continue
+                arrays[layer] = self._usable(f"{name}[{layer}]", arr, shape)
         return weights, biases
+
+    def _usable(self, name: str, arr, shape: tuple[int, int]) -> np.ndarray:
+        """``arr`` as a C-contiguous writable array of this network's dtype and ``shape``."""
+        a = np.asarray(arr)
+        if a.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {a.shape}")
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        with np.errstate(over="ignore"):
+            converted = np.array(a, dtype=self.dtype, order="C")
+        if a.dtype.kind == "f" and np.isfinite(a).all() and not np.isfinite(converted).all():
+            limit = np.finfo(self.dtype).max
+            raise ValueError(f"{name} has values beyond ±{limit:.3g}, the range of {self.dtype}")
+        return converted
+
+    def _example(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """x as an (n_0, 1) column and y as an (n_L, 1) desired output, both in this network's
+        dtype and checked; plain arrays of the right shapes take a short path."""
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        if (type(x) is np.ndarray and x.shape in ((n_in, 1), (n_in,)) and x.dtype.kind in "iuf"
+                and type(y) is np.ndarray and y.shape in ((n_out, 1), (n_out,)) and y.dtype.kind in "iuf"):
+            column = inputs.converted("(x, y) inputs", x.reshape(n_in, 1), self.dtype)
+            return column, inputs.converted("(x, y) outputs", y.reshape(n_out, 1), self.dtype)
+        data = inputs.training_examples([(x, y)], self.sizes, self.dtype, "(x, y)")
+        row = data.inputs[data.input_index(np.arange(1))]
+        column = inputs.converted("(x, y) inputs", row, self.dtype).reshape(n_in, 1)
+        return column, data.targets[data.target_index(np.arange(1))].reshape(n_out, 1)
 
     def _not_finite_parameters(self, params) -> ValueError:
         for name, arrays in zip(("weights", "biases"), params):
@@ -410,8 +412,7 @@ class Network:
         )
 
     def _count_correct(self, params, prepared, test: inputs.Examples) -> int:
-        with _quiet():
-            correct, bad = self._engine.count_correct(*params, prepared, test)
+        correct, bad = self._engine.count_correct(*params, prepared, test)
         if bad and self.check_finite:
             raise self._not_finite(bad, "evaluate")
         return correct
@@ -433,9 +434,8 @@ class Network:
             todo = min(per_slice, n_batches - done)
             rows = order[done * batch_size : (done + todo) * batch_size]
             saved = _copy(params) if self.check_finite else None
-            with _quiet():
-                applied = self._engine.train_epoch(*params, prepared, data, rows, batch_size, eta,
-                                                   self.check_finite)
+            applied = self._engine.train_epoch(*params, prepared, data, rows, batch_size, eta,
+                                               self.check_finite)
             if saved is not None and (applied < todo or not _finite(params)):
                 before = _grouped(saved, len(params[0]))
                 if not _finite(before):  # it was not training that made them so
@@ -465,9 +465,8 @@ class Network:
         _restore(params, saved)
         for b, start in enumerate(range(0, rows.shape[0], batch_size)):
             before = _copy(params)
-            with _quiet():
-                applied = self._engine.train_epoch(*params, prepared, data, rows[start : start + batch_size],
-                                                   batch_size, eta, True)
+            applied = self._engine.train_epoch(*params, prepared, data, rows[start : start + batch_size],
+                                               batch_size, eta, True)
             if applied < 1 or not _finite(params):
                 _restore(params, before)
                 return b

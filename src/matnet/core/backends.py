@@ -34,22 +34,15 @@ FEW_COLUMNS = 64  # feedforward of up to this many columns runs on the columns a
 
 
 class FusedBackend:
-    """The compiled path: one FusedEngine per shape and dtype, kept across calls."""
+    """The compiled path: one FusedEngine for the network's shape and dtype, kept across calls."""
 
     name = "numba"
 
-    def __init__(self):
+    def __init__(self, sizes: Sequence[int], dtype: np.dtype):
         from matnet.core import fused, sparse  # imports numba
 
-        self._fused = fused
         self._sparse = sparse
-        self._engine = None
-
-    def engine(self, sizes: Sequence[int], dtype: np.dtype):
-        sizes = tuple(sizes)
-        if self._engine is None or self._engine.sizes != sizes or self._engine.dtype != dtype:
-            self._engine = self._fused.FusedEngine(sizes, dtype)
-        return self._engine
+        self.engine = fused.FusedEngine(sizes, dtype)
 
     def prepare(self, sizes, batch_size, dtype) -> float:
         """Compile (or load from numba's disk cache) every kernel these shapes run, on tiny
@@ -78,35 +71,29 @@ class FusedBackend:
 
     def train_epoch(self, weights, biases, prepared, data: Examples, order, batch_size, eta,
                     check_finite=True) -> int:
-        sizes = (data.inputs.shape[1], *(w.shape[0] for w in weights))
-        return self.engine(sizes, weights[0].dtype).train_epoch(
+        return self.engine.train_epoch(
             weights, biases, prepared, data.targets, data.input_index(order), data.target_index(order),
             batch_size, eta, check_finite,
         )
 
     def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
-        sizes = (data.inputs.shape[1], *(w.shape[0] for w in weights))
         rows = data.input_index(np.arange(data.n))
-        fused = self.engine(sizes, weights[0].dtype)
-        return fused.count_correct(weights, biases, prepared, rows, data.labels)
+        return self.engine.count_correct(weights, biases, prepared, rows, data.labels)
 
     def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
         """(nabla_b, nabla_w) of one example, x (n_0, 1) and y (n_L, 1) in the weights' dtype."""
-        sizes = (x.shape[0], *(w.shape[0] for w in weights))
-        return self.engine(sizes, weights[0].dtype).gradient(weights, biases, x, y)
+        return self.engine.gradient(weights, biases, x, y)
 
     def columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
         """(outputs (n_L, k), flat index of the first bad input or -1, outputs not finite)
         for the columns of x (n_0, k)."""
-        sizes = (x.shape[0], *(w.shape[0] for w in weights))
-        fused = self.engine(sizes, weights[0].dtype)
         if x.shape[1] <= FEW_COLUMNS:
-            return fused.outputs_of_columns(weights, biases, x)
+            return self.engine.outputs_of_columns(weights, biases, x)
         try:
-            rows = self._sparse.sparse_rows(x.T, weights[0].dtype)
+            rows = self._sparse.sparse_rows(x.T, self.engine.dtype)
         except ValueError:  # a bad input: let the column kernel find and report it
-            return fused.outputs_of_columns(weights, biases, x)
-        out, bad = fused.outputs(weights, biases, rows, np.arange(x.shape[1]))
+            return self.engine.outputs_of_columns(weights, biases, x)
+        out, bad = self.engine.outputs(weights, biases, rows, np.arange(x.shape[1]))
         return np.ascontiguousarray(out.T), -1, bad
 
 
@@ -115,7 +102,7 @@ class EngineBackend:
 
     name = "numpy"
 
-    def __init__(self, kernels: str = "numpy"):
+    def __init__(self, sizes: Sequence[int], dtype: np.dtype, kernels: str = "numpy"):
         self.kernels = get_kernels(kernels)
         self._workspace: engine.Workspace | None = None
 
@@ -136,7 +123,7 @@ class EngineBackend:
         sizes = [prepared.shape[1]] + [w.shape[0] for w in weights]
         batch_size = min(batch_size, order.shape[0])  # a batch beyond the data is all of it
         ws = self.workspace(sizes, batch_size, prepared.dtype)
-        with one_blas_thread():
+        with one_blas_thread(), _quiet():
             return engine.train_epoch(
                 weights, biases, prepared, data.targets, data.input_index(order), data.target_index(order),
                 batch_size, eta, ws, self.kernels, check_finite,
@@ -146,14 +133,14 @@ class EngineBackend:
         """(nabla_b, nabla_w) of one example, x (n_0, 1) and y (n_L, 1) in the weights' dtype."""
         sizes = [x.shape[0]] + [w.shape[0] for w in weights]
         ws = self.workspace(sizes, 1, x.dtype)
-        with one_blas_thread():
+        with one_blas_thread(), _quiet():
             engine.forward(weights, biases, x.T, ws, self.kernels)
             engine.backward(weights, x.T, y.T, ws, self.kernels)
         return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
 
     def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
         rows = data.input_index(np.arange(data.n))
-        with one_blas_thread():
+        with one_blas_thread(), _quiet():
             outputs = engine.feedforward(weights, biases, prepared[rows], self.kernels)
         finite = np.isfinite(outputs).all(axis=1)
         correct = np.count_nonzero((np.argmax(outputs, axis=1) == data.labels) & finite)
@@ -164,7 +151,7 @@ class EngineBackend:
             rows = inputs.converted("a", x.T, weights[0].dtype)
         except ValueError:
             return np.empty(0), _first_bad(x, weights[0].dtype), 0
-        with one_blas_thread():
+        with one_blas_thread(), _quiet():
             out = engine.feedforward(weights, biases, rows, self.kernels).T
         return np.ascontiguousarray(out), -1, int(np.count_nonzero(~np.isfinite(out)))
 
@@ -174,21 +161,21 @@ class LoopBackend(EngineBackend):
 
     name = "loop"
 
-    def __init__(self):
-        super().__init__("numpy")
-
     def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
-        return loop.backprop(weights, biases, x, y)
+        with _quiet():
+            return loop.backprop(weights, biases, x, y)
 
     def train_epoch(self, weights, biases, prepared, data: Examples, order, batch_size, eta,
                     check_finite=True) -> int:
-        loop.train_epoch(weights, biases, prepared, data.targets, data.input_index(order),
-                         data.target_index(order), batch_size, eta)
+        with _quiet():
+            loop.train_epoch(weights, biases, prepared, data.targets, data.input_index(order),
+                             data.target_index(order), batch_size, eta)
         return -(-order.shape[0] // batch_size)
 
     def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
         rows = data.input_index(np.arange(data.n))
-        outputs = [loop.feedforward(weights, biases, prepared[i].reshape(-1, 1))[:, 0] for i in rows]
+        with _quiet():
+            outputs = [loop.feedforward(weights, biases, prepared[i].reshape(-1, 1))[:, 0] for i in rows]
         finite = [bool(np.isfinite(o).all()) for o in outputs]
         correct = sum(int(ok and np.argmax(o) == label) for o, ok, label in zip(outputs, finite, data.labels))
         return correct, finite.count(False)
@@ -198,8 +185,16 @@ class LoopBackend(EngineBackend):
             rows = inputs.converted("a", x.T, weights[0].dtype)
         except ValueError:
             return np.empty(0), _first_bad(x, weights[0].dtype), 0
-        out = np.stack([loop.feedforward(weights, biases, row.reshape(-1, 1))[:, 0] for row in rows], axis=1)
+        with _quiet():
+            columns = [loop.feedforward(weights, biases, row.reshape(-1, 1))[:, 0] for row in rows]
+        out = np.stack(columns, axis=1)
         return out, -1, int(np.count_nonzero(~np.isfinite(out)))
+
+
+def _quiet():
+    """No NumPy floating-point warnings in the dense paths: z overflowing to ±inf is harmless
+    (σ(±inf) is exact), and non-finite results are reported by the callers' checks."""
+    return np.errstate(over="ignore", invalid="ignore")
 
 
 def _first_bad(x: np.ndarray, dtype: np.dtype) -> int:
@@ -213,8 +208,9 @@ def _first_bad(x: np.ndarray, dtype: np.dtype) -> int:
 _warned = False
 
 
-def make_backend(name: str):
-    """A fresh backend object for ``name`` (one of BACKENDS)."""
+def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype):
+    """A fresh backend object for ``name`` (one of BACKENDS), for a network of ``sizes`` and
+    ``dtype``."""
     global _warned
     if name == "auto":
         if numba_importable():
@@ -226,9 +222,9 @@ def make_backend(name: str):
                 _warned = True
             name = "numpy"
     if name == "numba":
-        return FusedBackend()
+        return FusedBackend(sizes, dtype)
     if name == "numpy":
-        return EngineBackend("numpy")
+        return EngineBackend(sizes, dtype)
     if name == "loop":
-        return LoopBackend()
+        return LoopBackend(sizes, dtype)
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")

@@ -34,9 +34,10 @@ from matnet.core.fused_book import gradient_of_one, outputs_of_columns
 from matnet.core.fused_layers import activate, forward_dense, forward_sparse, padded, prefetch_row
 from matnet.core.fused_predict import count_correct, outputs
 from matnet.core.kernels.jit import BLOCK, blocked_njit
-from matnet.core.kernels.machine import aligned_zeros, local_array
+from matnet.core.kernels.machine import aligned_zeros, local_array, prefer_wide_vectors
 from matnet.core.sparse import SparseRows
 
+PREDICT_CHUNK = 64  # examples whose activations evaluation holds at once
 CHUNK_BYTES = 64 * 1024  # first-layer gradient rows swept at a time (measured best of 16–200 kB)
 
 
@@ -106,19 +107,41 @@ def _update_single(w, d, indptr, indices, values, i, step):
 
 
 @blocked_njit(inline="always")
-def _backward_dense(d, prev, n_in, gw, gb, wb, n_out, back, one):
-    """A later layer, one example: BP3 and BP4 (summed into gb, gw) and BP2,
-    back = (Σ_c d_c wb[c]) ⊙ prev(1 − prev), the delta of the layer before."""
-    for kb in range(d.shape[0]):
-        dd = local_array(BLOCK, d.dtype)
+def _bias_gradient(d, m, gb):
+    """BP3 for a batch: gb = Σ_e d[e], summed in example order with each block in registers."""
+    for kb in range(gb.shape[0]):
+        acc = local_array(BLOCK, gb.dtype)
         for c in range(BLOCK):
-            dd[c] = d[kb, c]
-            gb[kb, c] += dd[c]  # BP3
-        for r in range(n_in):  # BP4: gw[r] += prev_r δ, δ's block in registers
-            ar = prev[r // BLOCK, r % BLOCK]
+            acc[c] = 0
+        for e in range(m):
             for c in range(BLOCK):
-                gw[r, kb, c] += ar * dd[c]
-    for kb in range(back.shape[0]):  # BP2
+                acc[c] += d[e, kb, c]
+        for c in range(BLOCK):
+            gb[kb, c] = acc[c]
+
+
+@blocked_njit(inline="always")
+def _weight_gradient(d, prev, m, n_in, gw):
+    """BP4 of a later layer for a batch: gw[r] = Σ_e prev_e[r] d_e, in example order, each block
+    of a row summed in registers and stored once (no read-modify-write per example)."""
+    for r in range(n_in):
+        rb, rc = r // BLOCK, r % BLOCK
+        for kb in range(gw.shape[1]):
+            acc = local_array(BLOCK, gw.dtype)
+            for c in range(BLOCK):
+                acc[c] = 0
+            for e in range(m):
+                ar = prev[e, rb, rc]
+                for c in range(BLOCK):
+                    acc[c] += ar * d[e, kb, c]
+            for c in range(BLOCK):
+                gw[r, kb, c] = acc[c]
+
+
+@blocked_njit(inline="always")
+def _back_delta(d, prev, wb, n_out, back, one):
+    """BP2 for one example: back = (Σ_c d_c wb[c]) ⊙ prev(1 − prev), the delta of the layer before."""
+    for kb in range(back.shape[0]):
         acc = local_array(BLOCK, back.dtype)
         for c in range(BLOCK):
             acc[c] = 0
@@ -142,6 +165,7 @@ def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values
     A batch is processed a layer at a time, over its examples in order, so every gradient
     sums the examples in the book's order. gwts[0] and hit are zero between batches.
     """
+    prefer_wide_vectors()
     depth = len(wts)
     last = depth - 1
     one = steps[0] - steps[0] + 1  # 1 in the arrays' precision, so float32 math stays float32
@@ -176,17 +200,13 @@ def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values
                 d[e, c // BLOCK, c % BLOCK] = (ac - y[yi, c]) * ac * (one - ac)
         for layer in range(last, 0, -1):  # BP2–BP4, later layers
             d, prev, back = deltas[layer], acts[layer - 1], deltas[layer - 1]
-            gw, gb, wb = gwts[layer], gbs[layer], wbs[layer]
-            gw[:, :, :] = 0
-            gb[:, :] = 0
-            for e in range(m):
-                _backward_dense(d[e], prev[e], sizes[layer], gw, gb, wb, sizes[layer + 1], back[e], one)
-        d, gb = deltas[0], gbs[0]  # BP3, first layer
-        gb[:, :] = 0
-        for e in range(m):
-            for kb in range(gb.shape[0]):
-                for c in range(BLOCK):
-                    gb[kb, c] += d[e, kb, c]
+            _bias_gradient(d, m, gbs[layer])  # BP3
+            _weight_gradient(d, prev, m, sizes[layer], gwts[layer])  # BP4
+            wb = wbs[layer]
+            for e in range(m):  # BP2
+                _back_delta(d[e], prev[e], wb, sizes[layer + 1], back[e], one)
+        d = deltas[0]
+        _bias_gradient(d, m, gbs[0])  # BP3, first layer
         total = 0.0  # the bias gradients sum every delta: finite iff all of them are
         for layer in range(depth):
             gb = gbs[layer]
@@ -256,6 +276,7 @@ class FusedEngine:
         self.cursor = np.zeros(1, np.int64)  # per example of a batch: where its sweep is
         self.chunk = chunk_rows(blocks[0] * BLOCK, self.dtype)
         widest = max(self.sizes)
+        self._predict_acts: tuple[np.ndarray, ...] | None = None
         self._scratch = np.zeros((3, widest), self.dtype)  # outputs_of_columns' work space
         self._positions = np.zeros(widest, np.int64)
         self.limit = float(np.finfo(self.dtype).max)
@@ -327,14 +348,20 @@ class FusedEngine:
         """(correct, not finite): of examples rows[p] (CSR rows) with labels[p], how many the
         network classifies as labelled, and how many give a non-finite output."""
         self.load(weights, biases)
-        return count_correct(self.wts, self.bs, self.acts, self._sizes, inputs.indptr, inputs.indices,
-                             inputs.values, rows, labels, self.flush)
+        return count_correct(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr,
+                             inputs.indices, inputs.values, rows, labels, self.flush)
+
+    def _chunk_acts(self) -> tuple[np.ndarray, ...]:
+        """Activations for a chunk of PREDICT_CHUNK examples (made once)."""
+        if self._predict_acts is None:
+            self._predict_acts = tuple(self._zeros((PREDICT_CHUNK, *b.shape)) for b in self.bs)
+        return self._predict_acts
 
     def outputs(self, weights, biases, inputs: SparseRows, rows: np.ndarray) -> tuple[np.ndarray, int]:
         """(outputs (len(rows), n_L), how many are not finite) for CSR rows ``rows``."""
         self.load(weights, biases)
         out = np.empty((rows.shape[0], self.sizes[-1]), self.dtype)
-        bad = outputs(self.wts, self.bs, self.acts, self._sizes, inputs.indptr, inputs.indices,
+        bad = outputs(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr, inputs.indices,
                       inputs.values, rows, out, self.flush)
         return out, bad
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from matnet.core.kernels.jit import blocked_njit
-from matnet.core.kernels.machine import local_array
+from matnet.core.kernels.machine import local_array, prefer_wide_vectors
 from matnet.core.kernels.vector_sigmoid import sigmoid
 
 _INTERLEAVE = 8  # neurons accumulated side by side: independent chains of FMAs
@@ -48,6 +48,7 @@ def outputs_of_columns(weights, biases, x, out, scratch, positions, limit, flush
     activations of alternate layers. Returns -1, or the flat index r·k_total + k of the first
     input that is NaN, infinite, or beyond ``limit`` (the network dtype's range); and how many
     outputs are not finite."""
+    prefer_wide_vectors()
     n_in, n_columns = x.shape
     layers = len(weights)
     bad = 0
@@ -85,6 +86,7 @@ def gradient_of_one(weights, biases, x, y, grad_w, grad_b, acts, positions, one,
     layout; ``one`` is 1 in that dtype. ``acts`` (layers + 1, widest) and ``positions``
     (widest,) are work space. δ of each layer is its bias gradient (BP3), so it is computed
     straight into grad_b."""
+    prefer_wide_vectors()
     layers = len(weights)
     values = acts[0]
     count = 0

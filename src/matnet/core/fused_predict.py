@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from matnet.core.fused_layers import forward_example, prefetch_row
+from matnet.core.fused_layers import activate, forward_dense, forward_sparse, prefetch_row
 from matnet.core.kernels.jit import BLOCK, blocked_njit
+from matnet.core.kernels.machine import prefer_wide_vectors
 
 
 @blocked_njit(inline="always")
@@ -31,38 +32,64 @@ def _finite_argmax(out, n):
     return best, finite
 
 
+@blocked_njit(inline="always")
+def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush):
+    """Every layer's activations of examples rows[first : first+count] into acts[l][0:count],
+    a layer at a time (each layer's arrays looked up once per chunk, not once per example)."""
+    w, b, a = wts[0], bs[0], acts[0]
+    for e in range(count):
+        p = first + e
+        if p + 2 < rows.shape[0]:
+            prefetch_row(indptr, indices, values, rows[p + 2])
+        forward_sparse(w, b, a[e], indptr, indices, values, rows[p])
+        for kb in range(a.shape[1]):
+            activate(a[e], kb, sizes[1], flush)
+    for layer in range(1, len(wts)):
+        w, b, a, prev = wts[layer], bs[layer], acts[layer], acts[layer - 1]
+        for e in range(count):
+            forward_dense(w, b, a[e], prev[e], sizes[layer])
+            for kb in range(a.shape[1]):
+                activate(a[e], kb, sizes[layer + 1], flush)
+
+
 @blocked_njit
 def count_correct(wts, bs, acts, sizes, indptr, indices, values, rows, labels, flush):
     """(correct, not finite): over examples p, CSR row rows[p] with label labels[p], how many
-    have their largest output at the label, and how many have a non-finite output."""
+    have their largest output at the label, and how many have a non-finite output.
+    ``acts[l]`` (chunk, blocks, BLOCK) hold a chunk of examples at a time."""
+    prefer_wide_vectors()
     last = len(wts) - 1
+    chunk = acts[0].shape[0]
     correct = 0
     bad = 0
-    for p in range(rows.shape[0]):
-        if p + 2 < rows.shape[0]:
-            prefetch_row(indptr, indices, values, rows[p + 2])
-        forward_example(wts, bs, acts, sizes, indptr, indices, values, rows[p], 0, flush)
-        best, finite = _finite_argmax(acts[last][0], sizes[last + 1])
-        if not finite:
-            bad += 1
-        elif best == labels[p]:
-            correct += 1
+    for first in range(0, rows.shape[0], chunk):
+        count = min(chunk, rows.shape[0] - first)
+        _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush)
+        out = acts[last]
+        for e in range(count):
+            best, finite = _finite_argmax(out[e], sizes[last + 1])
+            if not finite:
+                bad += 1
+            elif best == labels[first + e]:
+                correct += 1
     return correct, bad
 
 
 @blocked_njit
 def outputs(wts, bs, acts, sizes, indptr, indices, values, rows, out, flush):
     """out[p] = the output layer for CSR row rows[p]; returns how many are not finite."""
+    prefer_wide_vectors()
     last = len(wts) - 1
+    chunk = acts[0].shape[0]
     bad = 0
-    for p in range(rows.shape[0]):
-        if p + 2 < rows.shape[0]:
-            prefetch_row(indptr, indices, values, rows[p + 2])
-        forward_example(wts, bs, acts, sizes, indptr, indices, values, rows[p], 0, flush)
-        a = acts[last][0]
-        for c in range(out.shape[1]):
-            v = a[c // BLOCK, c % BLOCK]
-            out[p, c] = v
-            if not np.isfinite(v):
-                bad += 1
+    for first in range(0, rows.shape[0], chunk):
+        count = min(chunk, rows.shape[0] - first)
+        _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush)
+        a = acts[last]
+        for e in range(count):
+            for c in range(out.shape[1]):
+                v = a[e, c // BLOCK, c % BLOCK]
+                out[first + e, c] = v
+                if not np.isfinite(v):
+                    bad += 1
     return bad

@@ -5,7 +5,8 @@
 - ``prefetch(a, i)``: ask the CPU to start loading ``a[i]`` now, for data needed soon at an
   address no hardware prefetcher can guess (the next example's pixels, in shuffled order).
 - ``float64_from_bits(b)``: the float64 whose bit pattern is the int64 ``b`` (2^n built from
-  its exponent bits, for the vectorizable exp in ``matnet.core.kernels.fastmath``).
+  its exponent bits, for the vectorizable exp in ``matnet.core.kernels.vector_sigmoid``).
+- ``prefer_wide_vectors()``: let LLVM use 512-bit vectors in the calling kernel.
 
 Each is a plain Python function — what runs under NUMBA_DISABLE_JIT=1 — with a compiled
 implementation registered for nopython mode.
@@ -43,6 +44,13 @@ def local_array(n: int, dtype) -> np.ndarray:
 
 def prefetch(a: np.ndarray, i: int) -> None:
     """Hint that ``a[i]`` (1-D, 0 ≤ i < a.size) will be read soon; no effect on results."""
+
+
+def prefer_wide_vectors() -> None:
+    """Let LLVM vectorize the calling compiled function with 512-bit vectors where the CPU has
+    them (AVX-512). LLVM's default for recent Intel CPUs is 256 bits, to spare other code the
+    lower clock of wide instructions; the fused kernels, sweeps of 32-lane blocks, ran ~25%
+    faster with 512 (measured on an AVX-512 Xeon). Without AVX-512 it changes nothing."""
 
 
 def float64_from_bits(bits: int) -> float:
@@ -107,5 +115,24 @@ def _bitcast_float64(typingctx, bits):
 def _float64_from_bits(bits):
     def impl(bits):
         return _bitcast_float64(bits)
+
+    return impl
+
+
+@intrinsic
+def _prefer_wide_vectors(typingctx):
+    def codegen(context, builder, signature, args):
+        # llvmlite only writes the attribute names it knows; this one is LLVM's own string
+        # attribute, read per function by the vectorizers.
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@overload(prefer_wide_vectors, inline="always")  # inlined: the attribute goes on the caller
+def _prefer_wide_vectors_overload():
+    def impl():
+        _prefer_wide_vectors()
 
     return impl
