@@ -39,7 +39,7 @@ z = np.linspace(-800, 800, 12).reshape(3, 4)
 s = get_kernels("numba").sigmoid(z, out=np.empty_like(z))
 assert np.allclose(s, get_kernels("numpy").sigmoid(z, out=np.empty_like(z)), rtol=1e-15, atol=0)
 print("matnet:", matnet.__file__)
-print("auto backend:", type(backends.make_backend("auto")).__name__, "gap:", gap)
+print("auto backend:", type(backends.make_backend("auto", sizes, np.float64)).__name__, "gap:", gap)
 assert gap < 1e-12, gap
 """
 

@@ -37,32 +37,35 @@ def tiny_report():
     return result
 
 
-def test_run_measures_every_available_path(tiny_report):
+def test_run_measures_every_available_path_against_the_book(tiny_report):
     epoch, evaluate, step = tiny_report["workloads"]
-    assert set(epoch["paths"]) == {"loop", "numpy", "numba-kernels", "fused"}
-    assert set(evaluate["paths"]) == {"loop", "numpy", "numba-kernels"}
+    everything = {"book", "loop", "numpy", "numba-kernels", "fused"}
+    assert set(epoch["paths"]) == set(evaluate["paths"]) == set(step["paths"]) == everything
     assert step["rounds"] == 2 * report.STEP_ROUND_FACTOR
-    loop = epoch["paths"]["loop"]
-    assert (loop["examples"], loop["scale"]) == (50, 4.0) and len(loop["samples"]) == 2
+    for slow in ("book", "loop"):
+        entry = epoch["paths"][slow]
+        assert (entry["examples"], entry["scale"]) == (50, 4.0) and len(entry["samples"]) == 2
     assert epoch["paths"]["fused"]["scale"] == 1.0
     for r in tiny_report["workloads"]:
-        assert r["fastest"] != "loop" and r["gflops"] > 0 and r["fraction_of_peak"] > 0
-        assert r["paths"]["loop"]["speedup"] == pytest.approx(1.0)
+        assert r["fastest"] not in ("book", "loop") and r["gflops"] > 0 and r["fraction_of_peak"] > 0
+        assert r["paths"]["book"]["speedup"] == 1.0  # the 1x
         for e in r["paths"].values():
             assert e["speedup"] == pytest.approx(float(np.median(e["speedup_samples"])))
+        assert 0 < r["sparse_flops"] < r["flops"]  # synthetic inputs are 80% zeros
+        assert r["fused_sparse_gflops"] < r["flops"] / r["paths"]["fused"]["seconds"] / 1e9
     assert set(tiny_report["peak_gflops"]) >= {"float64", "float32", "matrix", "threads"}
     assert len(tiny_report["messages"]) == 4  # peak, then one line per workload
 
 
 def test_markdown_table(tiny_report):
     text = report.markdown(tiny_report)
-    assert "| workload | GFLOP | loop | numpy | numba-kernels | fused | fastest | GFLOP/s | of peak |" in text
-    assert "| workload | GFLOP | loop | numpy | numba-kernels | fastest | GFLOP/s | of peak |" in text
+    header = "| workload | GFLOP | book | loop | numpy | numba-kernels | fused | fastest | GFLOP/s | of peak "
+    assert text.count(header + "| fused real GFLOP/s |") == 3
     row = next(line for line in text.splitlines() if line.startswith("| epoch-784-30-10-m10-f64"))
-    assert "†" in row and row.count("x)") == 4
-    assert "† timed on the first 50 examples" in text
+    assert row.count("†") == 2 and row.count("x)") == 5 and "(1.0x)" in row
+    assert "† timed on the first 50 examples" in text and "speedup over the book" in text
     assert "BLAS" in text and "Matmul peak" in text and "not measured" in text
-    assert "Paths limited to loop, numpy, numba-kernels, fused" in text
+    assert "Paths limited to book, loop, numpy, numba-kernels, fused" in text
     if tiny_report["workloads"][0]["skipped"]:
         assert "Not run:" in text
 
@@ -85,7 +88,8 @@ def test_plot_writes_a_png(tiny_report, tmp_path):
 
 
 def args(**kw) -> argparse.Namespace:
-    return argparse.Namespace(**{"quick": True, "json": None, "plot": None, "workload": None, **kw})
+    return argparse.Namespace(**{"quick": True, "json": None, "plot": None, "workload": None, "call": None,
+                                 **kw})
 
 
 def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path):
@@ -95,9 +99,35 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path)
     assert err.count("\n") == 1 and "needs matplotlib" in err and "Traceback" not in err
 
 
-def test_unknown_workload_is_a_clear_error(capsys):
+def test_unknown_workload_or_call_is_a_clear_error(capsys):
     assert report.cli_main(args(workload=["epoch-1-2"])) == 2
     assert "unknown workload epoch-1-2" in capsys.readouterr().err
+    assert report.cli_main(args(call=["sessions"])) == 2
+    err = capsys.readouterr().err
+    assert "unknown call sessions" in err and "session, session-busy" in err
+
+
+def test_calls_table_states_book_matnet_speedup_and_target():
+    def result(name, code, target, book, ours, speedup, note="", loop=None):
+        r = {"name": name, "code": code, "target": target, "rounds": 3, "speedup": speedup,
+             "paths": {"book": {"seconds": book, "scale": 30.0 if note else 1.0, "note": note},
+                       "matnet": {"seconds": ours, "scale": 1.0, "note": ""}}}
+        if loop is not None:
+            r["loop_over_book"] = loop
+        return r
+
+    lines = report.calls_markdown([
+        result("session", "net.SGD(training_data, 30, 10, 3.0, test_data=test_data)", 30, 93.0, 3.0, 31.0,
+               note="1 of 30 epochs, scaled"),
+        result("evaluate", "net.evaluate(test_data)", 20, 0.12, 0.008, 15.0, loop=0.98),
+    ])
+    text = "\n".join(lines)
+    session = "| `net.SGD(training_data, 30, 10, 3.0, test_data=test_data)` | 93 s† | 3 s | 31.0x | ≥ 30x |"
+    assert session in text
+    assert "| `net.evaluate(test_data)` | 120 ms | 8 ms | 15.0x | ≥ 20x (not met) |" in text
+    assert "† the book timed on 1 of 30 epochs, scaled." in text
+    assert "loop/book: evaluate 0.98" in text
+    assert report.calls_markdown([]) == []
 
 
 def test_environment_without_threadpoolctl(monkeypatch):
@@ -134,6 +164,7 @@ def test_format_seconds():
 def test_examples_for():
     m1 = wl.find("epoch-784-30-10-m1-f64")
     assert report.examples_for(wl.BOOK, "loop", 100) == 100
+    assert report.examples_for(wl.BOOK, "book", 100) == 100
     assert report.examples_for(wl.BOOK, "numpy", 100) is None
     assert report.examples_for(m1, "numpy", 100) == 100
     assert report.examples_for(m1, "fused", 100) is None

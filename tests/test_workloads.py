@@ -103,7 +103,7 @@ def test_setup_rejects_too_little_data():
 def test_training_paths_agree_and_every_run_starts_afresh(dtype):
     state = wl.setup(small("epoch", 120, dtype=dtype), synthetic(150))
     finals = {}
-    for path in ("loop", "numpy", "numba-kernels", "fused"):
+    for path in ("book", "loop", "numpy", "numba-kernels", "fused"):
         runner = wl.make_runner(state, path)
         runner.prepare()
         runner()
@@ -117,7 +117,7 @@ def test_training_paths_agree_and_every_run_starts_afresh(dtype):
         assert not np.array_equal(first[0], state.weights[0])  # it did train
         finals[path] = first
     tol = 1e-9 if dtype == "float64" else 1e-3
-    for path in ("numpy", "numba-kernels", "fused"):
+    for path in ("book", "numpy", "numba-kernels", "fused"):
         for a, b in zip(finals["loop"], finals[path]):
             np.testing.assert_allclose(b, a, rtol=0, atol=tol, err_msg=path)
     assert state.weights[0].flags.writeable is False
@@ -135,7 +135,7 @@ def test_prefix_runs_whole_mini_batches_and_scales():
 def test_step_runners_take_one_mini_batch():
     state = wl.setup(wl.find("step-784-30-10-m10-f64"), synthetic(100))
     assert state.order.shape == (10,)
-    for path in ("loop", "numpy", "numba-kernels", "fused"):
+    for path in ("book", "loop", "numpy", "numba-kernels", "fused"):
         runner = wl.make_runner(state, path)
         runner.prepare()
         runner()
@@ -145,10 +145,7 @@ def test_step_runners_take_one_mini_batch():
 def test_evaluation_paths_count_the_same():
     state = wl.setup(small("evaluate", 300, None), synthetic(400))
     assert state.x.shape == (300, 784)
-    assert "fused" not in wl.paths_for(state.workload)
-    with pytest.raises(wl.PathUnavailableError, match="not defined"):
-        wl.make_runner(state, "fused")
-    counts = {p: wl.make_runner(state, p)() for p in ("loop", "numpy", "numba-kernels")}
+    counts = {p: wl.make_runner(state, p)() for p in ("book", "loop", "numpy", "numba-kernels", "fused")}
     assert len(set(counts.values())) == 1 and 0 <= counts["loop"] <= 300
     assert wl.make_runner(state, "numpy", examples=50).scale == 6.0
 
@@ -210,3 +207,12 @@ def test_calibrate_sets_repeat():
     runner = wl.kernel_runner(case, "numpy")
     repeat = wl.calibrate(runner, target=0.002)
     assert repeat == runner.repeat > 10
+
+
+def test_sparse_flops_count_only_the_non_zero_inputs_of_the_first_layer():
+    w = wl.find("epoch-784-30-10-m10-f64")
+    assert wl.sparse_flops(w, 784) == wl.flops(w)
+    saved = wl.flops(w) - wl.sparse_flops(w, 150)
+    assert saved == 50_000 * 2 * (784 - 150) * 30 * 2  # forward and BP4, per example
+    e = wl.find("evaluate-784-30-10-f64")
+    assert wl.flops(e) - wl.sparse_flops(e, 150) == 10_000 * 2 * (784 - 150) * 30

@@ -152,10 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
     reproduce.set_defaults(run=cmd_reproduce)
 
-    bench = command("bench", "speedup report: every path timed side by side")
-    bench.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    bench = command("bench", "speedup report: the book's calls and every path, against the book's code")
+    bench.add_argument("--quick", action="store_true",
+                       help="the headline calls and five workloads, fewer rounds (see benchmarks/README.md)")
     bench.add_argument("--json", default=None, metavar="FILE", help="write the whole report as JSON")
     bench.add_argument("--plot", default=None, metavar="FILE.png", help="draw the speedups (matplotlib)")
+    bench.add_argument("--call", action="append", default=None,
+                       help="only these of the book's calls (repeatable), e.g. session, epoch, evaluate")
     bench.add_argument("--workload", action="append", default=None, help="only these workloads (repeatable)")
     bench.set_defaults(run=cmd_bench)
     return parser

@@ -1,21 +1,32 @@
-"""``matnet bench``: every path of every workload timed side by side, as a Markdown table.
+"""``matnet bench``: the book's calls, then every path of every workload, against the book's code.
 
-How it measures (GUIDE §3): for each workload, every path is warmed up (numba compile, first
-allocations), then timed in interleaved rounds (A B C D, D C B A, …) in this one process;
-seconds are medians over rounds, and a path's speedup is the median of its per-round ratios
-to the loop's time in the *same* round. The per-example loop (and, at mini-batch 1, the
-engine paths and torch, which are as slow) runs on a prefix of each epoch, scaled to the full
-epoch; the table marks those cells. numba compile time is measured apart, in fresh processes
-(see :func:`compile_seconds`). The matmul peak is a large ``np.dot`` in the same dtype, at the
-BLAS thread count in effect for the run and at one thread; fractions use the better one.
+How it measures: everything is timed in interleaved rounds (A B C, C B A, …) in this one
+process, after a warm-up (numba compile, first allocations); seconds are medians over rounds,
+and a speedup is the median of the per-round ratios to the book's own ``network.py``
+(``matnet.bench.book_network``) in the *same* round. Two sections:
+
+- **the book's calls** (``matnet.bench.calls``): ``net.SGD(training_data, 30, 10, 3.0,
+  test_data=test_data)`` and the rest, whole calls on the loader's lists, matnet against the
+  book — the headline, with the speedup each call is asked to reach;
+- **workloads** (``matnet.bench.workloads``): epochs from arrays at m = 1 … 1000, single steps
+  and evaluations, for every path (book, the loop oracle, the NumPy engine, the numba
+  kernels, the fused path, and torch/JAX where installed).
+
+The book and the loop (and, at mini-batch 1, the engine paths and torch, which are as slow)
+run a part of a long workload, scaled; the tables mark those cells. numba compile time is
+measured apart, in fresh processes (see :func:`compile_seconds`). The matmul peak is a large
+``np.dot`` in the same dtype, at the BLAS thread count in effect and at one thread; fractions
+use the better one.
 
 BLAS threads are whatever the environment gives; the header says how many. On a 2-core
 machine whose other core is busy, multi-threaded OpenBLAS can be many times slower on the
 engine's small products (and its spinning worker threads slow whatever runs next), so compare
-with ``OPENBLAS_NUM_THREADS=1 matnet bench`` (the CI gate always runs at one BLAS thread).
+with ``OPENBLAS_NUM_THREADS=1 matnet bench``. matnet's own paths limit BLAS to one thread
+themselves (``matnet.core.threads``); the book's code and the peers get whatever is in effect.
 
-Workloads, state and runners come from ``matnet.bench.workloads``, as in the benchmark suite and
-the CI gate, so the three measure the same things.
+Calls, workloads, states and runners come from ``matnet.bench.calls`` and
+``matnet.bench.workloads``, as in the benchmark suite and the CI gate, so all three measure
+the same things.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from matnet.bench import calls as drop_in
 from matnet.bench import workloads as wl
 
 FULL_ROUNDS = 5
@@ -52,9 +64,9 @@ QUICK_WORKLOADS = (
     "evaluate-784-30-10-f64",
 )
 SECTION_TITLES = {
-    "epoch": "Epochs (50,000 training images): time per epoch, speedup over the per-example loop",
-    "step": "One mini-batch step: time per step, speedup over the per-example loop",
-    "evaluate": "Evaluation of the 10,000 test images: time per pass, speedup over the loop",
+    "epoch": "Epochs (50,000 training images) from arrays: time per epoch, speedup over the book",
+    "step": "One mini-batch step: time per step, speedup over the book",
+    "evaluate": "Evaluation of the 10,000 test images: time per pass, speedup over the book",
 }
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 _OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")  # reported, never changed
@@ -254,12 +266,12 @@ def compile_seconds(timeout: float = 600.0) -> dict:
 
 
 def examples_for(w: wl.Workload, path: str, loop_examples: int) -> int | None:
-    """How many examples of an epoch ``path`` runs (None: all). The loop and torch eager
-    always run a prefix (torch at most TORCH_MAX_EXAMPLES), and at mini-batch 1 so do the
+    """How many examples of an epoch ``path`` runs (None: all). The book, the loop and torch
+    eager always run a prefix (torch at most TORCH_MAX_EXAMPLES), and at mini-batch 1 so do the
     engine paths, which are then as slow as the loop."""
     if w.kind != "epoch":
         return None
-    if path == "loop":
+    if path in ("book", "loop"):
         return loop_examples
     if path == "torch":
         return min(loop_examples, TORCH_MAX_EXAMPLES)
@@ -287,10 +299,12 @@ def measure_workload(
     if w.kind == "step":
         rounds *= STEP_ROUND_FACTOR
     samples = wl.time_interleaved(runners, rounds)
+    nonzero = float(np.count_nonzero(state.x)) / state.x.shape[0]
     result: dict = {
         "name": w.name, "kind": w.kind, "unit": w.unit, "sizes": list(w.sizes),
         "batch_size": w.batch_size, "eta": w.eta, "dtype": w.dtype, "n_examples": w.n_examples,
-        "flops": w.flops, "rounds": rounds, "paths": {}, "skipped": skipped,
+        "flops": w.flops, "sparse_flops": wl.sparse_flops(w, nonzero), "nonzero_inputs": nonzero,
+        "rounds": rounds, "paths": {}, "skipped": skipped,
     }
     for path, runner in runners.items():
         entry = {
@@ -300,16 +314,18 @@ def measure_workload(
             "scale": runner.scale,
             "note": runner.note,
         }
-        if "loop" in samples:
-            per_round = wl.ratios(samples["loop"], samples[path])
+        if wl.BASELINE in samples:
+            per_round = wl.ratios(samples[wl.BASELINE], samples[path])
             entry["speedup"] = statistics.median(per_round)
             entry["speedup_samples"] = per_round
         result["paths"][path] = entry
-    fast = {p: e for p, e in result["paths"].items() if p != "loop"}
+    fast = {p: e for p, e in result["paths"].items() if p not in ("book", "loop")}
     if fast:
         best = min(fast, key=lambda p: fast[p]["seconds"])
         result["fastest"] = best
         result["gflops"] = w.flops / fast[best]["seconds"] / 1e9
+    if "fused" in result["paths"]:  # what the fused path really computes per second
+        result["fused_sparse_gflops"] = result["sparse_flops"] / result["paths"]["fused"]["seconds"] / 1e9
     return result
 
 
@@ -323,14 +339,16 @@ def run(
     peak_size: int = 2048,
     measure_compile: bool = True,
     paths: Sequence[str] | None = None,
+    calls: Sequence[str] = (),
+    call_rounds: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Measure the named workloads on ``paths`` (default: every path defined for each);
-    everything the table, the plot and the JSON need."""
+    """Measure the named calls (``matnet.bench.calls``), then the named workloads on ``paths``
+    (default: every path defined for each); everything the tables, the plot and the JSON need."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report: dict = {
-        "schema": 1, "quick": quick, "rounds": rounds, "loop_examples": loop_examples,
+        "schema": 2, "quick": quick, "rounds": rounds, "loop_examples": loop_examples,
         "paths": None if paths is None else list(paths),
         "environment": environment(),
     }
@@ -339,6 +357,10 @@ def run(
         report["compile_seconds"] = compile_seconds()
     say(f"matmul peak (np.dot {peak_size}x{peak_size}) ...")
     report["peak_gflops"] = peaks(peak_size, repeats=3 if quick else 5)
+    report["calls"] = []
+    if calls:
+        say("the book's calls, matnet against the book ...")
+        report["calls"] = drop_in.run(calls, call_rounds or rounds, progress=say)
     report["workloads"] = []
     for i, name in enumerate(names, 1):
         w = name if isinstance(name, wl.Workload) else wl.find(name)
@@ -390,6 +412,7 @@ def markdown(report: dict) -> str:
         peak_line += f" (one thread: {one['float64']:.1f} / {one['float32']:.1f})"
     lines.append(peak_line + "; \"of peak\" uses the better of the two.")
     lines.append(_compile_line(report.get("compile_seconds")))
+    lines += calls_markdown(report.get("calls", []))
     scaled = False
     for kind in wl.KINDS:
         results = [r for r in report["workloads"] if r["kind"] == kind]
@@ -397,7 +420,7 @@ def markdown(report: dict) -> str:
             continue
         paths = _present_paths(results)
         lines += ["", f"### {SECTION_TITLES[kind]}", ""]
-        header = ["workload", "GFLOP", *paths, "fastest", "GFLOP/s", "of peak"]
+        header = ["workload", "GFLOP", *paths, "fastest", "GFLOP/s", "of peak", "fused real GFLOP/s"]
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
         for r in results:
@@ -415,12 +438,42 @@ def markdown(report: dict) -> str:
                 cells += [r["fastest"], f"{r['gflops']:.3g}", f"{100 * r.get('fraction_of_peak', 0):.1f}%"]
             else:
                 cells += ["—", "—", "—"]
+            cells.append(f"{r['fused_sparse_gflops']:.3g}" if "fused_sparse_gflops" in r else "—")
             lines.append("| " + " | ".join(cells) + " |")
     lines += ["", _footnote(report, scaled)]
     skipped = sorted({f"{p} ({why})" for r in report["workloads"] for p, why in r["skipped"].items()})
     if skipped:
         lines.append(f"Not run: {'; '.join(skipped)}.")
     return "\n".join(lines) + "\n"
+
+
+def calls_markdown(results: Sequence[dict]) -> list[str]:
+    """The headline: each of the book's calls, the book's time, matnet's, the speedup and the
+    speedup asked for; then what the loop oracle costs against the book."""
+    if not results:
+        return []
+    lines = ["", "### The book's calls, on the loader's lists, against the book's own network.py", "",
+             "| call, as a book reader writes it | the book | matnet | speedup | target |",
+             "|---|---:|---:|---:|---:|"]
+    notes = []
+    for r in results:
+        book, ours = r["paths"]["book"], r["paths"]["matnet"]
+        mark = ""
+        if book["scale"] != 1:
+            mark = "†" * (1 + len(notes))
+            notes.append(f"{mark} the book timed on {book['note'].replace(', scaled', '')}, scaled")
+        met = "" if r["speedup"] >= r["target"] else " (not met)"
+        lines.append(f"| `{r['code']}` | {format_seconds(book['seconds'])}{mark} | "
+                     f"{format_seconds(ours['seconds'])} | {r['speedup']:.1f}x | ≥ {r['target']:g}x{met} |")
+    loops = [f"{r['name']} {r['loop_over_book']:.2f}" for r in results if "loop_over_book" in r]
+    lines += [""] + [note + "." for note in notes]
+    if loops:
+        lines.append("matnet's per-example oracle (matnet.core.loop) against the book, time ratio loop/book: "
+                     + ", ".join(loops) + ".")
+    rounds = sorted({r["rounds"] for r in results})
+    lines.append(f"Whole calls, fixed costs included; medians of {'/'.join(map(str, rounds))} interleaved "
+                 "rounds; speedup = median of the per-round ratios.")
+    return lines
 
 
 def _compile_line(comp: dict | None) -> str:
@@ -444,9 +497,11 @@ def _footnote(report: dict, scaled: bool) -> str:
         (f"Paths limited to {', '.join(report['paths'])} (for the peers: `matnet bench "
          f"--workload NAME`). " if report.get("paths") else "")
         + f"Medians of {report['rounds']} interleaved rounds after warm-up (steps: "
-        f"{report['rounds'] * STEP_ROUND_FACTOR}); speedup = median of per-round ratios to the loop "
-        f"of the same round. GFLOP/s and peak fraction are for the fastest path, in dense-equivalent "
-        f"FLOPs (see matnet.bench.workloads; the fused path skips zero pixels, so it performs fewer)."
+        f"{report['rounds'] * STEP_ROUND_FACTOR}); speedup = median of per-round ratios to the book "
+        f"in the same round (the book is float64 only: a float32 row's 1x is the book's float64). "
+        f"GFLOP/s and peak fraction are for the fastest of matnet's paths and the peers, in "
+        f"dense-equivalent FLOPs; the last column is the fused path's real rate, counting only the "
+        f"non-zero pixels it reads (see matnet.bench.workloads)."
     )
     if scaled:
         torch = any("torch" in r["paths"] for r in report["workloads"])
@@ -466,7 +521,7 @@ def plot(report: dict, path: str | os.PathLike[str]) -> None:
     import matplotlib.pyplot as plt
 
     results = [r for r in report["workloads"] if any("speedup" in e for e in r["paths"].values())]
-    paths = [p for p in _present_paths(results) if p != "loop"]
+    paths = [p for p in _present_paths(results) if p not in ("book", "loop")]
     height = 0.8 / max(len(paths), 1)
     fig, ax = plt.subplots(figsize=(8.0, 1.5 + 0.12 * len(results) * max(len(paths), 1)))
     for i, p in enumerate(paths):  # one horizontal bar per path, grouped by workload
@@ -476,7 +531,7 @@ def plot(report: dict, path: str | os.PathLike[str]) -> None:
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(results)), [r["name"] for r in results], fontsize=8)
     ax.set_ylim(len(results) - 0.5, -0.5)  # report order, top to bottom, no margins
-    ax.set_xlabel("speedup over the per-example loop (1x = the book's network.py)")
+    ax.set_xlabel("speedup over the book's network.py (1x)")
     env = report["environment"]
     ax.set_title(f"matnet: {env['cpu_model']}, {blas_summary(env['blas'])}", fontsize=8)
     ax.grid(axis="x", linewidth=0.3)
@@ -497,7 +552,7 @@ def write_json(report: dict, path: str | os.PathLike[str]) -> None:
 
 
 def cli_main(args) -> int:
-    """``matnet bench [--quick] [--json FILE] [--plot FILE.png] [--workload NAME ...]``."""
+    """``matnet bench [--quick] [--json FILE] [--plot FILE.png] [--call NAME ...] [--workload NAME ...]``."""
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -512,13 +567,18 @@ def cli_main(args) -> int:
         if problem is not None:
             print(f"matnet bench: error: {option} {path!r}: {problem}", file=sys.stderr)
             return 2
-    names = list(args.workload or (QUICK_WORKLOADS if args.quick else [w.name for w in wl.WORKLOADS]))
-    known = {w.name for w in wl.WORKLOADS}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        print(f"matnet bench: unknown workload {', '.join(unknown)}; choose from: {', '.join(sorted(known))}",
-              file=sys.stderr)
-        return 2
+    chosen = bool(args.workload or args.call)
+    names = list(args.workload or ([] if chosen else
+                                   QUICK_WORKLOADS if args.quick else [w.name for w in wl.WORKLOADS]))
+    calls = list(args.call or ([] if chosen else
+                               drop_in.QUICK_CALLS if args.quick else [c.name for c in drop_in.CALLS]))
+    for kind, picked, known in (("workload", names, [w.name for w in wl.WORKLOADS]),
+                                ("call", calls, [c.name for c in drop_in.CALLS])):
+        unknown = [n for n in picked if n not in known]
+        if unknown:
+            print(f"matnet bench: unknown {kind} {', '.join(unknown)}; choose from: {', '.join(known)}",
+                  file=sys.stderr)
+            return 2
     report = run(
         names,
         rounds=QUICK_ROUNDS if args.quick else FULL_ROUNDS,
@@ -526,11 +586,13 @@ def cli_main(args) -> int:
         quick=bool(args.quick),
         peak_size=1024 if args.quick else 2048,
         paths=wl.CORE_PATHS if args.quick and not args.workload else None,
+        calls=calls,
+        call_rounds=QUICK_ROUNDS if args.quick else FULL_ROUNDS,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True),
     )
-    print(markdown(report), end="")
-    if args.json:
+    if args.json:  # first: the measurements are what took minutes
         write_json(report, args.json)
+    print(markdown(report), end="")
     if args.plot:
         plot(report, args.plot)
     return 0

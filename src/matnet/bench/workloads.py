@@ -6,10 +6,13 @@ permutation — and :func:`make_runner` returns, for one *path* (a way of comput
 :class:`Runner`: a zero-argument callable that runs the workload once from the initial
 parameters. Paths:
 
-``loop``           the book's per-example algorithm (``matnet.core.loop``): the 1x baseline
+``book``           the book's own ``network.py`` (``matnet.bench.book_network``): the 1x of
+                   every speedup; always float64, the book's only arithmetic
+``loop``           matnet's per-example oracle (``matnet.core.loop``), which costs what the book does
 ``numpy``          the whole-batch engine (``matnet.core.engine``) with the NumPy kernels
 ``numba-kernels``  the same engine with the numba kernels
-``fused``          the compiled whole-epoch trainer (``matnet.core.fused.FusedEngine``)
+``fused``          the compiled path (``matnet.core.fused.FusedEngine``): a whole epoch, or a
+                   whole evaluation, in one compiled call
 ``torch``, ``jax`` optional peers, the same math (quadratic cost summed over the batch and
                    divided by its size, plain SGD with the same η); available when installed
 
@@ -20,7 +23,7 @@ excluded — it matters for single steps (~11 µs to copy [784, 30, 10] vs ~100 
 not for epochs.
 Calling the runner itself does both, for convenience.
 
-**Prefixes.** The loop is slow (~3 s per epoch at m = 10), so a runner may process only the
+**Prefixes.** The book and the loop are slow (~3 s per epoch at m = 10), so a runner may process only the
 first ``examples`` entries of the epoch's permutation (a whole number of mini-batches);
 :attr:`Runner.scale` converts its time to the full workload, and reports say so. The cost of
 every path here is linear in the examples processed, so the scaling is sound.
@@ -37,8 +40,9 @@ sizes n_0 … n_L (layer l has fan-in n_{l-1}, fan-out n_l):
 plus, once per mini-batch, the update: 2 per parameter (scale by η/m, subtract). The book's
 ``[784, 30, 10]``, m = 10 epoch is 4.81 GFLOP of forward/backward work plus 0.24 of updates:
 5.05 GFLOP. The dense products are 99% of it. These are *dense-equivalent* FLOPs: the fused
-path skips zero pixels (MNIST is ~81% zeros), so it performs fewer operations than counted.
-Evaluation counts the forward pass only.
+path skips zero pixels (MNIST is ~81% zeros), so it performs fewer operations than counted;
+:func:`sparse_flops` counts what it really does, the first layer's products over the
+non-zero pixels only (≈150 of 784 per MNIST image). Evaluation counts the forward pass only.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ N_TRAINING = 50_000  # one epoch of the book's training split
 N_TEST = 10_000
 SIGMOID_FLOPS = 4
 
-CORE_PATHS = ("loop", "numpy", "numba-kernels", "fused")
+CORE_PATHS = ("book", "loop", "numpy", "numba-kernels", "fused")
+BASELINE = "book"  # every speedup is over the book's own network.py
 PEER_PATHS = ("torch", "jax")
 PATHS = CORE_PATHS + PEER_PATHS
 KINDS = ("epoch", "step", "evaluate")
@@ -166,6 +171,15 @@ def backward_flops(sizes: Sequence[int]) -> int:
 def update_flops(sizes: Sequence[int]) -> int:
     """FLOPs of one mini-batch's parameter update: 2 per weight and bias."""
     return sum(2 * (a * b + b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def sparse_flops(w: Workload, nonzero: float, examples: int | None = None) -> float:
+    """FLOPs of ``w`` when the first layer's products (forward and BP4) run over ``nonzero``
+    inputs per example instead of n_0, as the fused path's do."""
+    n = w.n_examples if examples is None else examples
+    n_in, n_first = w.sizes[0], w.sizes[1]
+    saved = 2 * (n_in - nonzero) * n_first * (1 if w.kind == "evaluate" else 2)
+    return flops(w, examples) - n * saved
 
 
 def flops(w: Workload, examples: int | None = None) -> float:
@@ -293,10 +307,9 @@ class Runner:
 
 
 def paths_for(w: Workload) -> tuple[str, ...]:
-    """The paths defined for ``w``: the fused trainer only trains (evaluation with numba is
-    the ``numba-kernels`` path, which is what the fused backend uses)."""
-    core = tuple(p for p in CORE_PATHS if not (w.kind == "evaluate" and p == "fused"))
-    return core + PEER_PATHS
+    """The paths defined for ``w``: every one (the numba-kernels path evaluates with the
+    engine and the numba kernel registry; fused with the compiled fused evaluation)."""
+    return CORE_PATHS + PEER_PATHS
 
 
 def unavailable(path: str) -> str | None:
@@ -329,6 +342,7 @@ def make_runner(state: State, path: str, examples: int | None = None) -> Runner:
         raise PathUnavailableError(reason)
     k = _examples(w, state, examples)
     build = {
+        "book": _book_runner,
         "loop": _loop_runner,
         "numpy": _engine_runner,
         "numba-kernels": _engine_runner,
@@ -353,6 +367,39 @@ def _working_copy(state: State) -> tuple[list[np.ndarray], list[np.ndarray], Cal
             np.copyto(dst, src)
 
     return weights, biases, reset
+
+
+def _book_runner(state: State, path: str, k: int) -> Runner:
+    """The book's own network.py, on the book's columns: the 1x. The book has no float32: a
+    float32 workload's 1x is the book's float64 (its only) arithmetic."""
+    from matnet.bench import book_network
+
+    w = state.workload
+    net = book_network.Network.__new__(book_network.Network)  # parameters set below, not drawn
+    net.num_layers, net.sizes = len(w.sizes), list(w.sizes)
+    weights = [np.array(a, np.float64) for a in state.weights]
+    biases = [np.array(b, np.float64) for b in state.biases]
+    x = np.asarray(state.x, np.float64)
+
+    def reset() -> None:  # the book rebinds its lists on every update
+        net.weights = [a.copy() for a in weights]
+        net.biases = [b.copy() for b in biases]
+
+    reset()
+    if w.kind == "evaluate":
+        pairs = [(x[i].reshape(-1, 1), int(state.labels[i])) for i in range(k)]
+        return Runner(path, w.name, lambda: net.evaluate(pairs), reset,
+                      warmup=lambda: net.evaluate(pairs[:1]), keep=[net])
+    y = np.asarray(state.y, np.float64)
+    columns = [(x[i].reshape(-1, 1), y[i].reshape(-1, 1)) for i in state.order[:k]]
+    m = w.batch_size
+
+    def run() -> None:
+        for start in range(0, k, m):
+            net.update_mini_batch(columns[start : start + m], w.eta)
+
+    return Runner(path, w.name, run, reset, lambda: net.update_mini_batch(columns[:m], w.eta),
+                  parameters=lambda: (net.weights, net.biases), keep=[net])
 
 
 def _loop_runner(state: State, path: str, k: int) -> Runner:
@@ -417,7 +464,14 @@ def _fused_runner(state: State, path: str, k: int) -> Runner:
     fused = FusedEngine(w.sizes, np.dtype(w.dtype))
     weights, biases, reset = _working_copy(state)
     order = state.order[:k]
-    rows = sparse_rows(state.x, np.dtype(w.dtype))  # the CSR form, built once as SGD does per call
+    rows = sparse_rows(state.x, np.dtype(w.dtype))  # the CSR form, built once, as SGD does per call
+    if w.kind == "evaluate":
+        labels = state.labels[:k]
+
+        def evaluate() -> int:
+            return fused.count_correct(weights, biases, rows, order, labels)[0]
+
+        return Runner(path, w.name, evaluate, reset, keep=[fused])
 
     def run() -> int:
         return fused.train_epoch(weights, biases, rows, state.y, order, order, w.batch_size, w.eta)

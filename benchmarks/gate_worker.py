@@ -1,0 +1,94 @@
+"""One side of the gate's A/B comparison: times the book's calls with whichever matnet it imports.
+
+The gate (benchmarks/gate.py) starts two of these, one importing the baseline revision's
+matnet and one this tree's (each through its own PYTHONPATH), and asks them in turn to make
+one call and report its seconds, so the two versions are timed interleaved on the same
+machine at the same time. Only the public API is used (``matnet.mnist_loader``,
+``matnet.network.Network``), which every revision has.
+
+Protocol: argv holds the call names; the worker loads MNIST (MATNET_DATA), builds and warms
+up each call, prints ``ready``, then for each line read from stdin — a call name — makes the
+call ``repeat`` times and prints the seconds per call. EOF ends it.
+
+``MATNET_GATE_SLOWDOWN=f`` (for the gate's own tests) spins after every timed call for (f − 1)
+times its duration: this side then measures exactly f times slower.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import random
+import sys
+import time
+
+import numpy as np
+
+SIZES = [784, 30, 10]
+NAMES = ("epoch", "arrays", "evaluate", "feedforward", "update_mini_batch", "backprop")
+
+
+def _calls(training, test, x, labels):
+    """name -> (calls per sample, zero-argument call), on networks drawn from seed 0."""
+    from matnet.network import Network
+
+    def network():
+        np.random.seed(0)
+        random.seed(0)
+        return Network(SIZES)
+
+    nets = {name: network() for name in ("epoch", "arrays", "evaluate", "feedforward", "step", "backprop")}
+    column, (bx, by) = test[0][0], training[0]
+    batch = training[:10]
+
+    def quiet(fn):
+        def run():
+            with contextlib.redirect_stdout(io.StringIO()):
+                return fn()
+        return run
+
+    return {
+        "epoch": (1, quiet(lambda: nets["epoch"].SGD(training, 1, 10, 3.0, test_data=test))),
+        "arrays": (1, quiet(lambda: nets["arrays"].SGD((x, labels), 1, 10, 3.0))),
+        "evaluate": (5, lambda: nets["evaluate"].evaluate(test)),
+        "feedforward": (2000, lambda: nets["feedforward"].feedforward(column)),
+        "update_mini_batch": (100, lambda: nets["step"].update_mini_batch(batch, 3.0)),
+        "backprop": (500, lambda: nets["backprop"].backprop(bx, by)),
+    }
+
+
+def main(names: list[str]) -> int:
+    from matnet import mnist_loader
+
+    training, _, test = mnist_loader.load_data_wrapper()
+    (x, labels), _, _ = mnist_loader.load_data()
+    calls = _calls(training, test, x, labels)
+    assert set(calls) == set(NAMES)
+    unknown = [n for n in names if n not in calls]
+    if unknown:
+        print(f"unknown calls {unknown}; known: {sorted(calls)}", file=sys.stderr)
+        return 2
+    slowdown = float(os.environ.get("MATNET_GATE_SLOWDOWN", "1"))
+    for name in names:  # warm-up: numba compiles or loads its cache, every cache fills
+        repeat, call = calls[name]
+        for _ in range(2):
+            call()
+    print("ready", flush=True)
+    for line in sys.stdin:
+        repeat, call = calls[line.strip()]
+        started = time.perf_counter()
+        for _ in range(repeat):
+            call()
+        elapsed = time.perf_counter() - started
+        if slowdown > 1:
+            end = time.perf_counter() + (slowdown - 1) * elapsed
+            while time.perf_counter() < end:
+                pass
+            elapsed = time.perf_counter() - started
+        print(f"{elapsed / repeat!r}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
