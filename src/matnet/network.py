@@ -22,7 +22,6 @@ backends update, in place; replacing or editing them between calls is respected.
 
 from __future__ import annotations
 
-import operator
 import os
 import time
 from collections.abc import Callable
@@ -232,9 +231,8 @@ class Network:
                 if on_epoch is not None:
                     on_epoch(EpochReport(j, correct, 0 if test is None else test.n, seconds))
         finally:
-            if data.pairs is not None and epochs:  # the book shuffles the caller's list
-                pairs = data.pairs
-                pairs[:] = operator.itemgetter(*order.tolist())(list(pairs)) if n > 1 else pairs
+            if epochs:  # the book shuffles the caller's list
+                data.shuffle_pairs(order)
 
     def update_mini_batch(self, mini_batch, eta) -> None:
         """One gradient-descent step on the list of (x, y) pairs ``mini_batch``: exactly the step

@@ -40,6 +40,17 @@ class Examples:
     target_rows: np.ndarray | None = None  # (n,) int64
     labels: np.ndarray | None = None  # (n,) int64
     pairs: list | None = None
+    registered_as: registered.Pairs | None = None  # what the loader registered pairs as
+
+    def shuffle_pairs(self, order: np.ndarray) -> None:
+        """Re-order the caller's list in place as ``order`` (the book's random.shuffle of it),
+        and remember the new order, so that the next call finds its rows without a lookup."""
+        pairs = self.pairs
+        if pairs is None or self.n < 2:
+            return
+        pairs[:] = operator.itemgetter(*order.tolist())(list(pairs))
+        if self.registered_as is not None:
+            registered.remember(pairs, self.registered_as, self.input_rows[order])
 
     def input_index(self, order: np.ndarray) -> np.ndarray:
         """Rows of ``inputs`` of examples ``order`` (indices into the n examples)."""
@@ -65,7 +76,7 @@ def training_examples(
         _check_width(f"{name} outputs", targets, sizes[-1])
         targets, target_rows = _gathered(f"{name} outputs", targets, target_rows, dtype)
         return Examples(source.inputs, rows, rows.shape[0], targets=targets, target_rows=target_rows,
-                        pairs=data)
+                        pairs=data, registered_as=source)
     xs, ys, pairs = _split_pairs(name, data)
     inputs, input_rows = _inputs(f"{name} inputs", xs, sizes[0])
     targets, target_rows = _targets(name, ys, sizes[-1], dtype)
