@@ -32,6 +32,10 @@ def example(sizes, m=1, seed=0):
 
 
 def snapshot(net):
+    """The parameter arrays and copies of their values. A call first, so that a fused network
+    has made its lists hold views of its own buffers (its first call does): from then on the
+    arrays in the lists stay the same objects."""
+    net.feedforward(np.zeros((net.sizes[0], 1)))
     return [*net.weights, *net.biases], [a.copy() for a in [*net.weights, *net.biases]]
 
 

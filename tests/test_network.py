@@ -182,3 +182,35 @@ def test_unknown_backend_and_dtype_are_refused():
         network.Network([2, 2], backend="gpu")
     with pytest.raises(TypeError, match="dtype must be float64 or float32"):
         network.Network([2, 2], dtype=np.int32)
+
+
+def test_a_fused_network_hands_out_views_that_edits_reach_and_prepare_leaves_alone():
+    """After its first call a numba network's lists hold views of its own buffers: an edit
+    through one is seen by the next call, a replaced array is copied in (and the list then
+    holds the view again), and compiling (prepare) never touches the parameters."""
+    x, y = synthetic([4, 3, 2], 12)
+    net = network.Network([4, 3, 2], seed=0, backend="numba")
+    column = x[:1].T
+
+    def expected():
+        return loop.feedforward([w.copy() for w in net.weights], [b.copy() for b in net.biases], column)
+
+    net.feedforward(column)
+    views = [*net.weights, *net.biases]
+    net.weights[0][1, 2] = 5.0
+    net.biases[1][0, 0] = -3.0
+    np.testing.assert_allclose(net.feedforward(column), expected(), rtol=1e-14)
+    before = [a.copy() for a in views]
+    net.prepare(50)  # compiles on throw-away parameters
+    for a, b in zip([*net.weights, *net.biases], before):
+        np.testing.assert_array_equal(a, b)
+    assert all(a is b for a, b in zip([*net.weights, *net.biases], views))
+    replacement = np.full((3, 4), 0.25)
+    net.weights[0] = replacement
+    want = expected()
+    np.testing.assert_allclose(net.feedforward(column), want, rtol=1e-14)
+    assert net.weights[0] is views[0]  # the view is back, holding the replacement's values
+    np.testing.assert_array_equal(net.weights[0], replacement)
+    net.SGD((x, y), 1, 4, 1.0, verbose=False)
+    assert net.weights[0] is views[0]  # trained in place, in the buffers the views show
+    assert not np.array_equal(net.weights[0], replacement)

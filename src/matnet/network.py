@@ -344,6 +344,12 @@ class Network:
         A few attribute reads per array when nothing changed: values are not scanned here;
         non-finite parameters show up as non-finite outputs or deltas, which the callers check."""
         weights, biases = self.weights, self.biases
+        if self._engine.owns(weights, biases):  # the backend's own arrays: nothing can be wrong
+            return weights, biases
+        if not writing and _as_made(weights, self._weight_shapes, self.dtype) and _as_made(
+            biases, self._bias_shapes, self.dtype
+        ):  # the common case, in ~0.3 µs: feedforward and backprop are microsecond calls
+            return weights, biases
         depth = self.num_layers - 1
         if len(weights) != depth or len(biases) != depth:
             raise ValueError(
@@ -477,6 +483,17 @@ def _physical_memory() -> int | None:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return None
+
+
+def _as_made(arrays: list, shapes: list[tuple[int, int]], dtype: np.dtype) -> bool:
+    """Whether ``arrays`` are exactly ndarrays of ``dtype`` (the very dtype object, as every
+    array made in it carries) and ``shapes``; False sends the caller to the full check."""
+    if type(arrays) is not list or len(arrays) != len(shapes):
+        return False
+    for arr, shape in zip(arrays, shapes):
+        if arr.__class__ is not np.ndarray or arr.dtype is not dtype or arr.shape != shape:
+            return False
+    return True
 
 
 def _check_memory(sizes: list[int], dtype: np.dtype) -> None:

@@ -12,7 +12,9 @@
 A backend first turns an :class:`~matnet.core.inputs.Examples` into the form it computes on
 (``prepare_inputs``: the CSR rows for ``numba``, a dense matrix in the network's dtype for the
 others), once per ``SGD`` or ``evaluate`` call; then ``train_epoch``, ``count_correct`` and
-``columns`` run on the caller's parameter arrays (the book's layout), updating them in place.
+``columns`` run on the network's parameter lists (the book's layout), updating them in place.
+The ``numba`` backend keeps the parameters in its engine and fills the lists with views of
+them (``owns`` says when they are); the others compute on the arrays in the lists.
 This module imports numba only when the fused backend is made.
 """
 
@@ -44,10 +46,16 @@ class FusedBackend:
         self._sparse = sparse
         self.engine = fused.FusedEngine(sizes, dtype)
 
+    def owns(self, weights, biases) -> bool:
+        """Whether the lists hold the engine's own views of the parameters (nothing to check)."""
+        return self.engine.owns(weights, biases)
+
     def prepare(self, sizes, batch_size, dtype) -> float:
         """Compile (or load from numba's disk cache) every kernel these shapes run, on tiny
-        throw-away data, so no timed epoch pays for it. Returns the seconds it took."""
+        throw-away data and a throw-away engine (this one holds the network's parameters), so
+        no timed epoch pays for it. Returns the seconds it took."""
         started = time.perf_counter()
+        scratch = FusedBackend(sizes, dtype)
         rng = np.random.default_rng(0)
         weights = [rng.standard_normal((b, a)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
         biases = [np.zeros((b, 1), dtype) for b in sizes[1:]]
@@ -56,14 +64,14 @@ class FusedBackend:
         read_only.flags.writeable = False  # the loader's arrays: numba compiles them apart
         for x in (writable, read_only):
             data = Examples(x, None, 2, targets=np.zeros((2, sizes[-1]), dtype), labels=np.zeros(2, np.int64))
-            prepared = self.prepare_inputs(data, dtype)
+            prepared = scratch.prepare_inputs(data, dtype)
             for m in sorted({1, min(batch_size, 2)}):
-                self.train_epoch(weights, biases, prepared, data, np.arange(2), m, 0.1)
-            self.count_correct(weights, biases, prepared, data)
-            self.columns(weights, biases, x[:1].reshape(-1, 1))
+                scratch.train_epoch(weights, biases, prepared, data, np.arange(2), m, 0.1)
+            scratch.count_correct(weights, biases, prepared, data)
+            scratch.columns(weights, biases, x[:1].reshape(-1, 1))
             column = x[:1].reshape(-1, 1).astype(dtype)
-            self.gradient(weights, biases, column, np.zeros((sizes[-1], 1), dtype))
-        self.columns(weights, biases, np.zeros((sizes[0], FEW_COLUMNS + 1)))
+            scratch.gradient(weights, biases, column, np.zeros((sizes[-1], 1), dtype))
+        scratch.columns(weights, biases, np.zeros((sizes[0], FEW_COLUMNS + 1)))
         return time.perf_counter() - started
 
     def prepare_inputs(self, data: Examples, dtype: np.dtype, name: str = "inputs"):
@@ -101,6 +109,10 @@ class EngineBackend:
     """The whole-batch engine; one workspace kept per (sizes, batch size, dtype)."""
 
     name = "numpy"
+
+    def owns(self, weights, biases) -> bool:
+        """Never: this backend computes on the caller's arrays (checked at every call)."""
+        return False
 
     def __init__(self, sizes: Sequence[int], dtype: np.dtype, kernels: str = "numpy"):
         self.kernels = get_kernels(kernels)

@@ -19,18 +19,21 @@ the first layer fast. BP2 sums rows of W^{l+1} in the book's layout, kept beside
 layers after the first. Padding lanes hold zero weights and biases, so they never change what
 the real lanes compute.
 
-The trainer copies the caller's parameters into these buffers at the start of every call and
-back at the end (microseconds), so the caller's arrays stay in the book's layout and may be
-edited or replaced between calls.
+**The parameters live here.** A network on this path hands its user views of these buffers in
+the book's shapes — weights[l] (n_{l+1}, n_l), biases[l] (n_{l+1}, 1) — so a call copies
+nothing: an edit through a view is an edit of the buffer. An array the user puts in place of
+a view is copied in at the next call, and the view takes its place in the list (the book, too,
+replaces the arrays in its lists at every update).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
 
-from matnet.core.fused_book import gradient_of_one, outputs_of_columns
+from matnet.core.fused_column import gradient_of_column, outputs_of_columns
 from matnet.core.fused_layers import activate, forward_dense, forward_sparse, padded, prefetch_row
 from matnet.core.fused_predict import count_correct, outputs
 from matnet.core.kernels.jit import BLOCK, blocked_njit
@@ -250,9 +253,9 @@ class FusedEngine:
     """The fused path for one network shape and dtype: training, evaluation and feedforward.
 
     Buffers (padded transposed weights, gradients, activations) are allocated once and reused
-    across calls. Every call copies the caller's weights[l] (n_{l+1}, n_l) and biases[l]
-    (n_{l+1}, 1) in (and, when training, back out): a few microseconds, so the caller's arrays
-    stay in the book's layout and may be edited or replaced between calls.
+    across calls; the parameters themselves live in them, and ``weight_views`` and
+    ``bias_views`` show them in the book's layout (see the module docstring). Every method
+    first makes the caller's lists hold those views (``own``).
     """
 
     def __init__(self, sizes: Sequence[int], dtype: np.dtype):
@@ -267,6 +270,8 @@ class FusedEngine:
         # activations they multiply; index 0 is a placeholder, as layer 1 needs none.
         self.wbs = (zeros((1, 1, BLOCK)), *(zeros((n, nb, BLOCK)) for n, nb in zip(outs[1:], blocks)))
         self.bs = tuple(zeros((nb, BLOCK)) for nb in blocks)
+        self.weight_views = [self._wide(self.wts, layer)[:, :n].T for layer, n in enumerate(outs)]
+        self.bias_views = [self._wide(self.bs, layer)[:n].reshape(n, 1) for layer, n in enumerate(outs)]
         self.gwts = tuple(zeros(w.shape) for w in self.wts)  # weight gradients, one batch
         self.gbs = tuple(zeros(b.shape) for b in self.bs)
         self._batch = 0  # rows of acts and deltas, grown to the batch size
@@ -275,10 +280,12 @@ class FusedEngine:
         self.hit = np.zeros(self.sizes[0], np.uint8)  # first-layer rows a batch touched
         self.cursor = np.zeros(1, np.int64)  # per example of a batch: where its sweep is
         self.chunk = chunk_rows(blocks[0] * BLOCK, self.dtype)
-        widest = max(self.sizes)
         self._predict_acts: tuple[np.ndarray, ...] | None = None
-        self._scratch = np.zeros((3, widest), self.dtype)  # outputs_of_columns' work space
-        self._positions = np.zeros(widest, np.int64)
+        # One column's work space: its span [0, count] as a one-row CSR matrix, its non-zero
+        # inputs' positions and values.
+        self._span = np.zeros(2, np.int64)
+        self._positions = np.zeros(self.sizes[0], np.int64)
+        self._values = np.zeros(self.sizes[0], self.dtype)
         self.limit = float(np.finfo(self.dtype).max)
         # The sigmoid's flush-to-zero bound, e^24 above the smallest normal number, so that
         # products of an activation with a few small factors stay normal too.
@@ -292,21 +299,28 @@ class FusedEngine:
         a = arrays[layer]
         return a.reshape(a.shape[0], -1) if a.ndim == 3 else a.reshape(-1)
 
-    def load(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
-        """Copy the book-layout parameters in (padding lanes stay zero)."""
-        for layer, (w, b) in enumerate(zip(weights, biases)):
-            n_out, n_in = w.shape
-            self._wide(self.wts, layer)[:, :n_out] = w.T
-            self._wide(self.bs, layer)[:n_out] = b[:, 0]
-            if layer > 0:
-                self._wide(self.wbs, layer)[:, :n_in] = w
+    def owns(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> bool:
+        """Whether the lists hold exactly this engine's views (the parameters are here)."""
+        if len(weights) != len(self.weight_views) or len(biases) != len(self.bias_views):
+            return False
+        return all(map(operator.is_, weights, self.weight_views)) and all(
+            map(operator.is_, biases, self.bias_views)
+        )
 
-    def store(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> None:
-        """Copy the trained parameters back into the caller's arrays, in place."""
-        for layer, (w, b) in enumerate(zip(weights, biases)):
-            n_out = w.shape[0]
-            w[...] = self._wide(self.wts, layer)[:, :n_out].T
-            b[:, 0] = self._wide(self.bs, layer)[:n_out]
+    def own(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
+        """Make the lists hold this engine's views: an entry that is another array (checked
+        by the caller: right shape, dtype, finite range) is copied into the buffers first."""
+        for given, views in ((weights, self.weight_views), (biases, self.bias_views)):
+            for layer, view in enumerate(views):
+                if given[layer] is not view:
+                    view[...] = given[layer]
+                    given[layer] = view
+
+    def _refresh_book_copies(self) -> None:
+        """BP2's book-layout copies of the later layers, from the weights as they are now
+        (the user may have edited them through the views)."""
+        for layer in range(1, len(self.wts)):
+            self._wide(self.wbs, layer)[:, : self.sizes[layer]] = self.weight_views[layer]
 
     def steps(self, batch_size: int, eta: float) -> np.ndarray:
         """[flush bound, η/1, η/2, …, η/batch_size] in this engine's dtype: the book's step
@@ -335,19 +349,19 @@ class FusedEngine:
             self.acts = tuple(self._zeros((batch_size, *b.shape)) for b in self.bs)
             self.deltas = tuple(self._zeros(a.shape) for a in self.acts)
             self.cursor = np.zeros(batch_size, np.int64)
-        self.load(weights, biases)
+        self.own(weights, biases)
+        self._refresh_book_copies()
         applied = _epoch(
             self.wts, self.wbs, self.bs, self.gwts, self.gbs, self.acts, self.deltas, self._sizes,
             inputs.indptr, inputs.indices, inputs.values, targets, x_rows, y_rows, batch_size,
             self.steps(batch_size, eta), self.hit, self.cursor, self.chunk, check_finite,
         )
-        self.store(weights, biases)
         return applied
 
     def count_correct(self, weights, biases, inputs: SparseRows, rows: np.ndarray, labels: np.ndarray):
         """(correct, not finite): of examples rows[p] (CSR rows) with labels[p], how many the
         network classifies as labelled, and how many give a non-finite output."""
-        self.load(weights, biases)
+        self.own(weights, biases)
         return count_correct(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr,
                              inputs.indices, inputs.values, rows, labels, self.flush)
 
@@ -359,7 +373,7 @@ class FusedEngine:
 
     def outputs(self, weights, biases, inputs: SparseRows, rows: np.ndarray) -> tuple[np.ndarray, int]:
         """(outputs (len(rows), n_L), how many are not finite) for CSR rows ``rows``."""
-        self.load(weights, biases)
+        self.own(weights, biases)
         out = np.empty((rows.shape[0], self.sizes[-1]), self.dtype)
         bad = outputs(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr, inputs.indices,
                       inputs.values, rows, out, self.flush)
@@ -367,19 +381,20 @@ class FusedEngine:
 
     def outputs_of_columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
         """(outputs (n_L, k), index of the first bad input or -1, how many outputs are not
-        finite) for the k columns of x (n_0, k), any real dtype, on the book-layout weights
-        themselves (no copy): the same numbers ``outputs`` gives for those inputs."""
+        finite) for the k columns of x (n_0, k), any real dtype, one column at a time: the same
+        numbers ``outputs`` gives for those inputs."""
+        self.own(weights, biases)
         out = np.empty((self.sizes[-1], x.shape[1]), self.dtype)
-        bad_input, bad = outputs_of_columns(tuple(weights), tuple(biases), x, out, self._scratch,
-                                            self._positions, self.limit, self.flush)
+        bad_input, bad = outputs_of_columns(self.wts, self.bs, self.acts, self._sizes, x, out, self._span,
+                                            self._positions, self._values, self.limit, self.flush)
         return out, bad_input, bad
 
     def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
         """(nabla_b, nabla_w), book layout, for one example: x (n_0, 1), y (n_L, 1), both in this
-        engine's dtype and finite; the weights are read as they are (no copy)."""
-        grad_w = [np.empty(w.shape, self.dtype) for w in weights]
-        grad_b = [np.empty(b.shape, self.dtype) for b in biases]
-        acts = np.zeros((len(weights) + 1, max(self.sizes)), self.dtype)
-        gradient_of_one(tuple(weights), tuple(biases), x, y, tuple(grad_w), tuple(grad_b), acts,
-                        self._positions, self.dtype.type(1), self.flush)
+        engine's dtype and finite."""
+        self.own(weights, biases)
+        grad_w = [np.empty(w.shape, self.dtype) for w in self.weight_views]
+        grad_b = [np.empty(b.shape, self.dtype) for b in self.bias_views]
+        gradient_of_column(self.wts, self.bs, self.acts, self._sizes, x, y, tuple(grad_w), tuple(grad_b),
+                           self._span, self._positions, self._values, self.dtype.type(1), self.flush)
         return grad_b, grad_w

@@ -4,11 +4,12 @@ Every vector here is padded to whole blocks of ``BLOCK`` lanes and stored as (bl
 weights are stored transposed, WT (n_in, blocks, BLOCK), so that row r is what input r feeds
 forward. A layer's weighted input is then b + Σ_r a_r · WT[r], a sweep of whole rows with
 each block of the sum held in registers. Every sum runs over the inputs in ascending order,
-one fused multiply-add per term — the order ``matnet.core.fused_predict`` reproduces on the
-book's layout, so training, evaluation and ``feedforward`` agree to the last bit.
+one fused multiply-add per term, and every kernel uses these same blocks, so training,
+evaluation, ``feedforward`` and ``backprop`` agree to the last bit.
 
 All functions are inlined into the compiled kernels that call them (training in
-``matnet.core.fused``, prediction in ``matnet.core.fused_predict``).
+``matnet.core.fused``, evaluation in ``matnet.core.fused_predict``, one column in
+``matnet.core.fused_column``).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 ``count_correct`` and ``outputs`` run over rows of a CSR matrix (``matnet.core.sparse``) with
 the fused path's layer blocks (``matnet.core.fused_layers``) — the fast way through 10,000
-test images, one sweep of whole weight rows per non-zero pixel. ``matnet.core.fused_book``
-computes the same numbers on the book's layout, for a few columns at a time. Both report
-outputs that are not finite (a NaN or infinite weight, or finite weights so extreme that
-their sum overflows), which the caller turns into an error.
+test images, one sweep of whole weight rows per non-zero pixel (``matnet.core.fused_column``
+does the same for a few dense columns at a time). Both report outputs that are not finite
+(a NaN or infinite weight, or finite weights so extreme that their sum overflows), which the
+caller turns into an error.
 """
 
 from __future__ import annotations
