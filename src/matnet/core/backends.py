@@ -211,11 +211,13 @@ _warned = False
 def _numba_problem() -> str | None:
     """None when numba imports; else why not, in a few words: not installed, or installed but
     failing to import (e.g. a numba built for another NumPy)."""
-    if not numba_importable():
-        return "numba is not installed"
     try:
+        if not numba_importable():
+            return "numba is not installed"
         import numba  # noqa: F401
     except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "numba":
+            return "numba is not installed"
         reason = str(exc).strip().splitlines()
         return f"numba cannot be imported ({reason[0] if reason else type(exc).__name__})"
     return None
