@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -251,7 +253,9 @@ def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
 def test_train_without_a_seed_says_it_is_unseeded(data_dir, tmp_path, capsys):
     saved = tmp_path / "net.npz"
     assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--save", str(saved)]) == 0
-    assert "unseeded" in capsys.readouterr().err
+    said = [line for line in capsys.readouterr().err.splitlines() if "unseeded" in line]
+    assert said == ["matnet train: unseeded: each run starts from fresh random numbers "
+                    "(pass --seed N to repeat a run)"]
     assert Network.load(saved).sizes == [784, 10]
     assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--seed", "3"]) == 0
     assert "unseeded" not in capsys.readouterr().err
@@ -275,15 +279,54 @@ def help_text(*args: str, capsys) -> str:
     return capsys.readouterr().out
 
 
+COMMANDS = ["", "train", "evaluate", "baseline", "gradcheck", "reproduce", "bench"]
+
+
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {"": parser, **action.choices}
+
+
 def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
-    texts = {command: help_text(*command.split(), capsys=capsys) for command in
-             ["", "train", "evaluate", "baseline", "gradcheck", "reproduce", "bench"]}
+    texts = {command: help_text(*command.split(), capsys=capsys) for command in COMMANDS}
+    assert set(texts) == set(subparsers())  # every command's help is checked
     for command, text in texts.items():
-        assert "``" not in text and ":func:" not in text and ":class:" not in text, command
+        assert "`" not in text and not re.search(r":[a-z]+:", text), (command, text)  # no reST
     train = " ".join(texts["train"].split())
     assert "(default: 30)" in train and "(default: 784,30,10)" in train and "(default: 3.0)" in train
     assert "--dtype {float64,float32}" in train and "(default: float64)" in train
+    assert "(default: unseeded, so each run differs)" in train
     from matnet.experiments.reproduce import EXPERIMENTS
 
     reproduce = " ".join(texts["reproduce"].split())
-    assert all(repr(e.name) in reproduce for e in EXPERIMENTS)
+    assert "run only this experiment (repeatable), one of: " + ", ".join(
+        repr(e.name) for e in EXPERIMENTS) in reproduce
+
+
+@pytest.mark.parametrize("command", COMMANDS[1:])
+def test_every_option_shows_its_default_and_choices(capsys, command):
+    """Each option that has a default says it (argparse's own words, or ours where the
+    default is None), and each option with choices lists them."""
+    text = " ".join(help_text(command, capsys=capsys).split())
+    for action in subparsers()[command]._actions:
+        if not action.option_strings or action.help == argparse.SUPPRESS or action.dest == "help":
+            continue
+        if action.default is not None and action.default is not False:  # 0 is a default to show
+            assert f"(default: {action.default})" in text, (command, action.dest)
+        elif type(action) is argparse._StoreAction and action.dest not in ("json", "save", "plot"):
+            assert "default:" in (action.help or ""), (command, action.dest)  # says what None means
+        if action.choices is not None:
+            listed = "{" + ",".join(map(str, action.choices)) + "}"
+            names = ", ".join(map(repr, action.choices))
+            assert listed in text or names in text, (command, action.dest)
+
+
+def test_python_m_matnet_help_is_plain_text():
+    result = subprocess.run([sys.executable, "-m", "matnet", "--help"], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: matnet [-h] COMMAND ...")
+    assert "`" not in result.stdout and not re.search(r":[a-z]+:", result.stdout)
+    for command in COMMANDS[1:]:
+        assert f"    {command} " in result.stdout or f"    {command}\n" in result.stdout, command

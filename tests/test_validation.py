@@ -66,7 +66,8 @@ def sgd(data, epochs=1, mini_batch_size=2, eta=1.0, test_data=None):
 
 
 def sgd_float32(data):
-    return lambda net: Network(SIZES, dtype=np.float32, seed=0).SGD(data, 1, 2, 1.0, verbose=False)
+    return lambda net: Network(SIZES, dtype=np.float32, seed=0, backend=net.backend).SGD(
+        data, 1, 2, 1.0, verbose=False)
 
 
 def evaluate(data):

@@ -236,12 +236,13 @@ def _check_mnist_sizes(sizes: list[int], what: str) -> None:
 
 
 def _build_network(sizes: list[int], **kwargs):
-    """``Network(sizes, **kwargs)``; what it refuses becomes a one-line UsageError."""
+    """``Network(sizes, **kwargs)``; what it refuses (or ``--backend numba`` without numba)
+    becomes a one-line UsageError."""
     from matnet.network import Network
 
     try:
         return Network(sizes, **kwargs)
-    except (ValueError, TypeError, MemoryError) as exc:
+    except (ValueError, TypeError, MemoryError, ImportError) as exc:
         raise UsageError(f"cannot build a network of sizes {sizes}: {exc}") from None
 
 

@@ -307,7 +307,7 @@ def cli_main(args) -> int:
 
     try:
         net = Network(args.sizes, backend=args.backend, seed=args.seed)
-    except (ValueError, TypeError, MemoryError) as exc:  # said on one line by the CLI
+    except (ValueError, TypeError, MemoryError, ImportError) as exc:  # said on one line by the CLI
         raise UsageError(f"cannot build a network of sizes {args.sizes}: {exc}") from None
     x, y, described = _example(net.sizes, args.seed)
     n_weights = sum(w.size for w in net.weights)

@@ -91,7 +91,9 @@ class Network:
     Non-book keywords: ``backend`` ("auto", "numba", "numpy", "loop"), ``dtype``
     (float64, the default, or float32), ``seed``/``rng`` (isolated random state),
     ``check_finite`` (stop with DivergenceError when training produces non-finite numbers,
-    and refuse non-finite outputs; False gives the book's silent behaviour).
+    and refuse non-finite outputs; False gives the book's silent behaviour). Where finite
+    weights and inputs make a weighted input overflow, the sum is ±inf (σ exactly 0 or 1) or
+    NaN depending on its order and on fused multiply-adds, so backends can differ there.
     """
 
     def __init__(
@@ -194,10 +196,10 @@ class Network:
         ``training_data``: the book's list of (x, y) pairs (x (n_0, 1), y one-hot (n_L, 1)),
         any iterable of them (e.g. a zip), or a tuple of arrays (X, Y) with X of shape
         (n, n_0) — one example per row, like the book's ``load_data`` — and Y int labels (n,)
-        or one-hot targets (n, n_L). ``test_data`` likewise, with labels; an empty list is no
-        test data, as in the book. A list is shuffled in place each epoch, as the book's is.
-        A mini-batch larger than the data is all of it. ``verbose=False`` silences the
-        printed lines; ``on_epoch`` receives an EpochReport after each epoch;
+        or one-hot targets (n, n_L). ``test_data`` likewise, with labels; an empty list or
+        tuple is no test data, as in the book. A list is shuffled in place each epoch, as the
+        book's is. A mini-batch larger than the data is all of it. ``verbose=False`` silences
+        the printed lines; ``on_epoch`` receives an EpochReport after each epoch;
         ``on_progress(done, total)`` is called as mini-batches complete (the epoch then runs
         in slices).
         """
@@ -207,7 +209,7 @@ class Network:
         params = self._parameters()
         data = inputs.training_examples(training_data, self.sizes, self.dtype)
         test = None
-        if test_data is not None and not (isinstance(test_data, list) and not test_data):
+        if test_data is not None and not (isinstance(test_data, (list, tuple)) and not test_data):
             test = inputs.labelled_examples(test_data, self.sizes, "test_data")
         n = data.n
         batch_size = min(mini_batch_size, n)
@@ -356,6 +358,7 @@ class Network:
                 f"weights and biases must hold {depth} arrays each, got {len(weights)} and {len(biases)}"
             )
         dtype = self.dtype
+        converted = []
         for name, arrays, shapes in (("weights", weights, self._weight_shapes),
                                      ("biases", biases, self._bias_shapes)):
             for layer, shape in enumerate(shapes):
@@ -364,7 +367,9 @@ class Network:
                     not writing or (arr.flags.c_contiguous and arr.flags.writeable)
                 ):
                     continue
-                arrays[layer] = self._usable(f"{name}[{layer}]", arr, shape)
+                converted.append((arrays, layer, self._usable(f"{name}[{layer}]", arr, shape)))
+        for arrays, layer, arr in converted:  # all or nothing: a refused array leaves every list as it was
+            arrays[layer] = arr
         return weights, biases
 
     def _usable(self, name: str, arr, shape: tuple[int, int]) -> np.ndarray:
@@ -402,15 +407,15 @@ class Network:
                     return ValueError(f"{name}[{layer}] contains NaN or inf (first: {a[bad]} at index {bad})")
         return ValueError("the parameters are not finite")
 
-    def _not_finite(self, count: int, where: str) -> ValueError:
-        """The error for outputs that are not finite: the parameters named if they are the
-        cause, else the limit of float arithmetic."""
+    def _not_finite(self, count: int, where: str, what: str = "output value(s) are") -> ValueError:
+        """The error for outputs that are not finite (``count`` of ``what``): the parameters
+        named if they are the cause, else the limit of float arithmetic."""
         params = (self.weights, self.biases)
         if not _finite(params):
             return self._not_finite_parameters(params)
         largest = max(float(np.abs(a).max()) for group in params for a in group)
         return ValueError(
-            f"{where}: {count} output value(s) are not finite although every weight and bias is "
+            f"{where}: {count} {what} not finite although every weight and bias is "
             f"(the largest is {largest:.3g}): the weighted inputs overflow {self.dtype}. Rescale "
             "the parameters, or pass check_finite=False to get the non-finite outputs."
         )
@@ -418,7 +423,7 @@ class Network:
     def _count_correct(self, params, prepared, test: inputs.Examples) -> int:
         correct, bad = self._engine.count_correct(*params, prepared, test)
         if bad and self.check_finite:
-            raise self._not_finite(bad, "evaluate")
+            raise self._not_finite(bad, "evaluate", "example(s) have outputs that are")
         return correct
 
     def _shuffle(self, n: int) -> np.ndarray:

@@ -220,20 +220,41 @@ def _first_bad(x: np.ndarray, dtype: np.dtype) -> int:
 _warned = False
 
 
+def _numba_problem() -> str | None:
+    """None when numba imports; else why not, in a few words: not installed, or installed but
+    failing to import (e.g. a numba built for another NumPy)."""
+    try:
+        if not numba_importable():
+            return "numba is not installed"
+        import numba  # noqa: F401
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == "numba":
+            return "numba is not installed"
+        reason = str(exc).strip().splitlines()
+        return f"numba cannot be imported ({reason[0] if reason else type(exc).__name__})"
+    return None
+
+
 def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype):
     """A fresh backend object for ``name`` (one of BACKENDS), for a network of ``sizes`` and
-    ``dtype``."""
+    ``dtype``. ``auto`` without a working numba warns once per process and runs on NumPy;
+    ``numba`` without one is an ImportError saying what to do."""
     global _warned
     if name == "auto":
-        if numba_importable():
+        problem = _numba_problem()
+        if problem is None:
             name = "numba" if jit_enabled() else "numpy"
         else:
             if not _warned:
-                warnings.warn("numba is not installed: matnet runs on its NumPy engine, several "
-                              "times slower (pip install numba)", RuntimeWarning, stacklevel=3)
+                warnings.warn(f"{problem}: matnet runs on its NumPy engine, several times slower "
+                              "(pip install numba)", RuntimeWarning, stacklevel=3)
                 _warned = True
             name = "numpy"
     if name == "numba":
+        problem = _numba_problem()
+        if problem is not None:
+            raise ImportError(f"backend 'numba' needs numba, but {problem}: pip install numba, "
+                              "or pass backend='numpy'")
         return FusedBackend(sizes, dtype)
     if name == "numpy":
         return EngineBackend(sizes, dtype)

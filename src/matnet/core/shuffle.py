@@ -8,7 +8,9 @@ epoch — so this module replays CPython's algorithm (Mersenne Twister MT19937 w
 end) on the state from ``random.getstate()`` and writes the advanced state back.
 
 The first use in a process checks itself against ``random.shuffle``; on an interpreter
-whose algorithm differs it falls back to ``random.shuffle`` for good.
+whose algorithm differs, or where numba cannot compile the replay (not installed, broken, or
+NUMBA_DISABLE_JIT=1: interpreted, the replay is ~20x slower than ``random.shuffle``), it uses
+``random.shuffle`` itself for good.
 """
 
 from __future__ import annotations
@@ -116,10 +118,20 @@ def _compiled_path_is_exact() -> bool:
         random.setstate(state)
 
 
+def _compiles() -> bool:
+    """Whether numba is importable here and compiles (the replay only pays off compiled)."""
+    from matnet.core.kernels import jit_enabled
+
+    try:
+        return jit_enabled()
+    except ImportError:  # installed but broken, e.g. built for another NumPy
+        return False
+
+
 def book_permutation(n: int) -> np.ndarray:
     """The (n,) int64 permutation ``random.shuffle`` would apply to an n-item list now,
     advancing ``random``'s global state exactly as that call would."""
     global _verified
     if _verified is None:
-        _verified = _compiled_path_is_exact()
+        _verified = _compiles() and _compiled_path_is_exact()
     return _compiled_permutation(n) if _verified else _python_permutation(n)

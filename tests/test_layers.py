@@ -1,0 +1,143 @@
+"""The house rules, read from the source: layers import downwards only, no import cycles, the
+oracle shares no code, and no module reaches into another's private state (issue 11).
+
+Imports inside functions count too: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import matnet
+
+PACKAGE = Path(matnet.__file__).parent
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+TREES = {name: ast.parse(path.read_text(encoding="utf-8"), str(path)) for name, path in MODULES.items()}
+
+
+def imports(name: str) -> set[str]:
+    """The matnet modules ``name`` imports, anywhere in its file."""
+    package = (name if MODULES[name].name == "__init__.py" else name.rpartition(".")[0]).split(".")
+    found = set()
+    for node in ast.walk(TREES[name]):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from .stream import …: relative to this module's package
+                base = ".".join([*package[: len(package) - node.level + 1], *([base] if base else [])])
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                       for alias in node.names]
+        else:
+            continue
+        found.update(t for t in targets if t in MODULES and t != name)
+    return found
+
+
+def layer(name: str) -> int:
+    """0 errors; 1 data; 2 core; 3 the facade (network, io, gradcheck); 4 what uses it."""
+    if name == "matnet.errors":
+        return 0
+    if name.startswith("matnet.data") or name in ("matnet.datasets", "matnet.mnist_loader"):
+        return 1
+    if name.startswith("matnet.core"):
+        return 2
+    if name in ("matnet.network", "matnet.io", "matnet.gradcheck"):
+        return 3
+    return 4  # matnet itself (its lazy Network), cli, __main__, experiments, bench
+
+
+GRAPH = {name: imports(name) for name in MODULES}
+
+
+def test_the_modules_are_found():
+    assert {"matnet.network", "matnet.core.engine", "matnet.core.loop", "matnet.data.idx", "matnet.io",
+            "matnet.cli"} <= set(GRAPH)
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH))
+def test_layers_import_downwards_only(name):
+    upward = sorted(t for t in GRAPH[name] if layer(t) > layer(name))
+    assert not upward, f"{name} (layer {layer(name)}) imports {upward}"
+
+
+def test_no_import_cycles():
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(GRAPH[name]):
+            if state.get(target) == "open":
+                cycle = [*path[path.index(target):], target] if target in path else [name, target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, [*path, target])
+        state[name] = "done"
+
+    for name in sorted(GRAPH):
+        if name not in state:
+            visit(name, [name])
+
+
+def test_the_oracle_shares_no_code_with_the_engine():
+    assert GRAPH["matnet.core.loop"] == set()
+    assert "matnet.core.loop" not in GRAPH["matnet.core.engine"]
+
+
+# Names outside matnet whose underscore is part of a format matnet must read: the book's
+# mnist.pkl.gz pickle refers to numpy's reconstruction functions by these names.
+FOREIGN_PRIVATE = {("matnet.data.book_pickle", "_reconstruct"), ("matnet.data.book_pickle", "_frombuffer")}
+
+
+def reach_ins(name: str) -> list[str]:
+    """``x._private`` where x is not self, cls, super() or an object of the class being
+    defined; and ``from matnet... import _private``."""
+    found = []
+
+    def visit(node: ast.AST, own: set[str]) -> None:
+        if isinstance(node, ast.ClassDef):
+            own = own | {n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+            own |= {a.attr for a in ast.walk(node) if isinstance(a, ast.Attribute)
+                    and isinstance(a.value, ast.Name) and a.value.id == "self"}
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            value = node.value
+            is_self = isinstance(value, ast.Name) and value.id in ("self", "cls")
+            is_super = isinstance(value, ast.Call) and getattr(value.func, "id", None) == "super"
+            if not (is_self or is_super or node.attr in own or (name, node.attr) in FOREIGN_PRIVATE):
+                found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("matnet"):
+            found.extend(f"line {node.lineno}: from {node.module} import {a.name}" for a in node.names
+                         if a.name.startswith("_") and not a.name.startswith("__"))
+        for child in ast.iter_child_nodes(node):
+            visit(child, own)
+
+    visit(TREES[name], set())
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH))
+def test_no_module_reaches_into_private_state(name):
+    assert reach_ins(name) == []
+
+
+def test_the_private_state_check_finds_a_reach_in():
+    source = ("from matnet.core.shuffle import _kernel\n"
+              "def f(net):\n    return net._engine\n\n"
+              "class A:\n    def g(self, other):\n        return other._h(), self._x, other._g()\n\n"
+              "    def _g(self):\n        return super()._g()\n")
+    TREES["matnet.example"], MODULES["matnet.example"] = ast.parse(source), PACKAGE / "example.py"
+    try:
+        assert reach_ins("matnet.example") == [
+            "line 1: from matnet.core.shuffle import _kernel", "line 3: net._engine", "line 7: other._h"]
+    finally:
+        del TREES["matnet.example"], MODULES["matnet.example"]
