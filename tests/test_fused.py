@@ -11,6 +11,7 @@ from matnet.core.fused import FusedEngine
 from matnet.core.fused_layers import padded
 from matnet.core.kernels import get_kernels
 from matnet.core.sparse import sparse_rows
+from matnet.data.frozen import freeze, is_frozen
 from tests.helpers import synthetic
 
 
@@ -94,9 +95,9 @@ def test_sparse_rows_refuse_bad_values_naming_where():
 
 
 def test_sparse_rows_are_kept_only_for_arrays_nothing_can_change():
-    """The loader's read-only arrays keep their CSR form; a writable array is converted again
-    on every call, so an edit in place is always seen (and a read-only view of a writable
-    array counts as writable)."""
+    """Frozen arrays (the loader's) keep their CSR form; any other array is converted again
+    on every call, so an edit in place is always seen — through a writable array, a read-only
+    view of one, or a read-only array made writable, edited and frozen again."""
     sparse.forget()
     x, _ = synthetic([8, 2], 6, sparsity=0.5)
     writable = sparse_rows(x, np.float64)
@@ -106,10 +107,30 @@ def test_sparse_rows_are_kept_only_for_arrays_nothing_can_change():
     view = x.view()
     view.flags.writeable = False
     assert sparse_rows(view, np.float64) is not sparse_rows(view, np.float64)
-    frozen = x.copy()
-    frozen.flags.writeable = False
+    refrozen = x.copy()
+    refrozen.flags.writeable = False
+    before = sparse_rows(refrozen, np.float64)
+    refrozen.flags.writeable = True
+    refrozen[0, :] = 3.0
+    refrozen.flags.writeable = False
+    after = sparse_rows(refrozen, np.float64)
+    assert after is not before and after.values[:8].tolist() == [3.0] * 8
+    frozen = freeze(x.copy())
+    with pytest.raises(ValueError, match="WRITEABLE"):
+        frozen.flags.writeable = True
     assert sparse_rows(frozen, np.float64) is sparse_rows(frozen, np.float64)
     assert sparse_rows(frozen, np.float32) is not sparse_rows(frozen, np.float64)
+
+
+def test_the_loaders_arrays_are_frozen(mnist):
+    from matnet import mnist_loader
+
+    (x, labels), _, _ = mnist_loader.load_data()
+    assert is_frozen(x) and is_frozen(labels) and is_frozen(x[:100])
+    with pytest.raises(ValueError, match="WRITEABLE"):
+        x.flags.writeable = True
+    part = x[:100]  # a slice of them: frozen too
+    assert sparse_rows(part, np.float64) is sparse_rows(part, np.float64)
 
 
 def test_padding_rounds_to_whole_register_blocks():

@@ -168,6 +168,16 @@ def test_without_numba_the_cli_says_so_in_one_line(without_numba):
                                "backend 'numba' needs numba")
 
 
+@pytest.mark.skipif(not os.environ.get("MATNET_DATA"), reason="MATNET_DATA is not set")
+def test_without_numba_reproduce_says_so_in_one_line(without_numba):
+    result = python("", blocker=without_numba,
+                    args=("-m", "matnet", "reproduce", "--epochs", "1", "--backend", "numba"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("matnet reproduce: backend 'numba' needs numba, but numba ")
+
+
 @pytest.mark.slow
 def test_the_numpy_engine_tests_pass_without_numba(tmp_path):
     """The suite's NumPy-engine tests, run with numba not installed (2–4 s: a whole pytest

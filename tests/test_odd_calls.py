@@ -249,6 +249,13 @@ def test_empty_test_data_is_no_test_data(backend, empty, capsys):
     assert same_parameters(net, trained_like(backend, (x, y), epochs=2, batch=5))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("empty", [[], ()])
+def test_evaluating_no_test_data_counts_none(backend, empty):
+    """The book's evaluate sums over the list: of an empty one, 0."""
+    assert Network(SIZES, seed=0, backend=backend).evaluate(empty) == 0
+
+
 def trained_like(backend: str, data, epochs: int, batch: int) -> Network:
     net = Network(SIZES, seed=0, backend=backend)
     net.SGD(data, epochs, batch, 1.0, verbose=False)

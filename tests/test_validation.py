@@ -164,7 +164,6 @@ CASES = {
                      ["test_data inputs", "nan", "(0, 0)"]),
     "evaluate dtype": (evaluate(with_x(labelled(), 0, column().astype(str))), TypeError,
                        ["test_data inputs", "<U"]),
-    "evaluate empty": (evaluate([]), ValueError, ["test_data is empty"]),
     "evaluate None": (evaluate(None), TypeError, ["test_data", "None"]),
     # ---------------------------------------------------------------------- feedforward
     "feedforward rows": (feedforward(np.ones((3, 1))), ValueError, ["a must be", "(4, 1)", "(3, 1)"]),

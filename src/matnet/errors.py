@@ -27,6 +27,10 @@ class ModelFileError(MatnetError, ValueError):
     """A saved-network file is missing, truncated, tampered with or of an unknown format."""
 
 
+class BackendUnavailableError(MatnetError, ImportError):
+    """The backend asked for cannot run here (``backend="numba"`` without a working numba)."""
+
+
 class UsageError(MatnetError, ValueError):
     """A command-line request that cannot work as given (layer sizes that do not fit the data,
     an output path that cannot be written): the command stops before doing any work."""

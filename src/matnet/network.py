@@ -266,8 +266,11 @@ class Network:
         return self._engine.gradient(*params, column, target)
 
     def evaluate(self, test_data) -> int:
-        """How many test inputs the network classifies correctly (highest output neuron)."""
+        """How many test inputs the network classifies correctly (highest output neuron); of
+        no inputs (an empty list), none, as in the book."""
         params = self._parameters()
+        if isinstance(test_data, (list, tuple)) and not test_data:
+            return 0
         test = inputs.labelled_examples(test_data, self.sizes, "test_data")
         prepared = self._engine.prepare_inputs(test, self.dtype, "test_data inputs")
         return self._count_correct(params, prepared, test)

@@ -30,6 +30,7 @@ from matnet.core import engine, inputs, loop
 from matnet.core.inputs import Examples
 from matnet.core.kernels import get_kernels, jit_enabled, numba_importable
 from matnet.core.threads import one_blas_thread
+from matnet.errors import BackendUnavailableError
 
 BACKENDS = ("auto", "numba", "numpy", "loop")
 FEW_COLUMNS = 64  # feedforward of up to this many columns runs on the columns as given
@@ -238,7 +239,7 @@ def _numba_problem() -> str | None:
 def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype):
     """A fresh backend object for ``name`` (one of BACKENDS), for a network of ``sizes`` and
     ``dtype``. ``auto`` without a working numba warns once per process and runs on NumPy;
-    ``numba`` without one is an ImportError saying what to do."""
+    ``numba`` without one is a BackendUnavailableError (an ImportError) saying what to do."""
     global _warned
     if name == "auto":
         problem = _numba_problem()
@@ -253,8 +254,8 @@ def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype):
     if name == "numba":
         problem = _numba_problem()
         if problem is not None:
-            raise ImportError(f"backend 'numba' needs numba, but {problem}: pip install numba, "
-                              "or pass backend='numpy'")
+            raise BackendUnavailableError(f"backend 'numba' needs numba, but {problem}: pip install "
+                                          "numba, or pass backend='numpy'")
         return FusedBackend(sizes, dtype)
     if name == "numpy":
         return EngineBackend(sizes, dtype)

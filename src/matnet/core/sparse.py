@@ -7,10 +7,11 @@ pairs: a fifth of the work, the same result. :func:`sparse_rows` builds that for
 way (NaN, infinity, or a float64 value beyond float32's range are refused with the row and
 column), so no separate scan of the inputs is ever needed.
 
-Read-only matrices — the loader's, whose every ancestor is read-only too — cannot change
-between calls, so their CSR form is kept (a few, least recently used first out) and reused;
-any other matrix is converted afresh on every call, so edits the caller makes in place are
-always seen. The cache holds only a weak reference to the matrix.
+The loader's matrices cannot change between calls (``matnet.data.frozen``: read-only views
+of memory nobody else holds), so their CSR form — and that of read-only slices of them — is
+kept (a few, least recently used first out) and reused; any other matrix, read-only or not,
+is converted afresh on every call, so edits the caller makes in place are always seen. The
+cache holds only a weak reference to the matrix.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matnet.core.kernels.jit import cached_njit
+from matnet.data.frozen import is_frozen
 
 _KEEP = 4  # CSR forms kept: the training and test sets of a float64 and a float32 network
 
@@ -81,19 +83,6 @@ def _compress(x, values_dtype_probe, limit):
     return indptr, indices[:q], values[:q], -1, -1
 
 
-def _immutable(a: np.ndarray) -> bool:
-    """Whether nothing can write to ``a``'s memory: it and every ancestor are read-only, and
-    the chain ends in an array that owns its memory or in an immutable bytes object."""
-    node: object = a
-    while isinstance(node, np.ndarray):
-        if node.flags.writeable:
-            return False
-        if node.base is None:
-            return True
-        node = node.base
-    return isinstance(node, bytes)
-
-
 _lock = threading.Lock()
 _kept: OrderedDict[tuple[int, str], tuple[weakref.ref, SparseRows]] = OrderedDict()
 
@@ -101,10 +90,10 @@ _kept: OrderedDict[tuple[int, str], tuple[weakref.ref, SparseRows]] = OrderedDic
 def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseRows:
     """The CSR form of x (N, n_0) in ``dtype``; ValueError naming the first bad value.
 
-    Kept and reused while x is immutable (see the module docstring), built afresh otherwise.
+    Kept and reused when x is frozen (see the module docstring), built afresh otherwise.
     """
     dtype = np.dtype(dtype)
-    keep = _immutable(x)
+    keep = is_frozen(x)
     key = (id(x), dtype.str)
     if keep:
         with _lock:

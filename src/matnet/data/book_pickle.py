@@ -33,6 +33,7 @@ from numpy.typing import DTypeLike
 
 from matnet.errors import CorruptDataError, DataError, MissingDataError, UnsafePickleError
 
+from .frozen import freeze
 from .idx import N_CLASSES, N_PIXELS
 from .split import LabeledImages, Split, cache_get, cache_put, file_key, float_dtype
 from .stream import ByteStream
@@ -297,8 +298,7 @@ def _readonly(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``array`` as C-contiguous read-only ``dtype`` (no copy when it already is one: the
     unpickled arrays belong to nobody else)."""
     result = np.ascontiguousarray(array, dtype=dtype)
-    result.flags.writeable = False
-    return result
+    return freeze(result)
 
 
 def _validate_pickle_content(file: Path, content: object) -> list[tuple[np.ndarray, np.ndarray]]:

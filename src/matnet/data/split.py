@@ -15,6 +15,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .frozen import freeze
+
 __all__ = ["N_TRAINING", "LabeledImages", "Split", "clear_cache"]
 
 N_TRAINING = 50_000  # the book trains on the first 50,000 training images, validates on the rest
@@ -50,15 +52,12 @@ def scaled(pixels: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """uint8 (n, 784) -> dtype (n, 784) in [0, 1], divided by 255 in dtype, read-only."""
     images = np.empty(pixels.shape, dtype=dtype)
     np.divide(pixels, dtype.type(255), out=images, dtype=dtype)
-    images.flags.writeable = False
-    return images
+    return freeze(images)
 
 
 def labels_int64(labels: np.ndarray) -> np.ndarray:
     """``labels`` as a read-only int64 copy."""
-    result = labels.astype(np.int64)
-    result.flags.writeable = False
-    return result
+    return freeze(labels.astype(np.int64))
 
 
 def book_split(
