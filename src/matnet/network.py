@@ -349,8 +349,9 @@ class Network:
         A few attribute reads per array when nothing changed: values are not scanned here;
         non-finite parameters show up as non-finite outputs or deltas, which the callers check."""
         weights, biases = self.weights, self.biases
-        if self._engine.owns(weights, biases):  # the backend's own arrays: nothing can be wrong
-            return weights, biases
+        owned = self._engine.owned(weights, biases)
+        if owned is not None:  # the backend's own arrays: nothing can be wrong
+            return owned
         if not writing and _as_made(weights, self._weight_shapes, self.dtype) and _as_made(
             biases, self._bias_shapes, self.dtype
         ):  # the common case, in ~0.3 µs: feedforward and backprop are microsecond calls

@@ -14,7 +14,7 @@ A backend first turns an :class:`~matnet.core.inputs.Examples` into the form it 
 others), once per ``SGD`` or ``evaluate`` call; then ``train_epoch``, ``count_correct`` and
 ``columns`` run on the network's parameter lists (the book's layout), updating them in place.
 The ``numba`` backend keeps the parameters in its engine and fills the lists with views of
-them (``owns`` says when they are); the others compute on the arrays in the lists.
+them (``owned`` says when they are); the others compute on the arrays in the lists.
 This module imports numba only when the fused backend is made.
 """
 
@@ -47,9 +47,11 @@ class FusedBackend:
         self._sparse = sparse
         self.engine = fused.FusedEngine(sizes, dtype)
 
-    def owns(self, weights, biases) -> bool:
-        """Whether the lists hold the engine's own views of the parameters (nothing to check)."""
-        return self.engine.owns(weights, biases)
+    def owned(self, weights, biases) -> tuple[list, list] | None:
+        """When the lists hold the engine's own views of the parameters (nothing to check or
+        copy), the engine's own lists of those views, which its calls take as they are."""
+        engine = self.engine
+        return (engine.weight_views, engine.bias_views) if engine.owns(weights, biases) else None
 
     def prepare(self, sizes, batch_size, dtype) -> float:
         """Compile (or load from numba's disk cache) every kernel these shapes run, on tiny
@@ -111,9 +113,9 @@ class EngineBackend:
 
     name = "numpy"
 
-    def owns(self, weights, biases) -> bool:
+    def owned(self, weights, biases) -> None:
         """Never: this backend computes on the caller's arrays (checked at every call)."""
-        return False
+        return None
 
     def __init__(self, sizes: Sequence[int], dtype: np.dtype, kernels: str = "numpy"):
         self.kernels = get_kernels(kernels)

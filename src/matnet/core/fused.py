@@ -28,6 +28,7 @@ replaces the arrays in its lists at every update).
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Sequence
 
@@ -272,6 +273,7 @@ class FusedEngine:
         self.bs = tuple(zeros((nb, BLOCK)) for nb in blocks)
         self.weight_views = [self._wide(self.wts, layer)[:, :n].T for layer, n in enumerate(outs)]
         self.bias_views = [self._wide(self.bs, layer)[:n].reshape(n, 1) for layer, n in enumerate(outs)]
+        self._views = (*self.weight_views, *self.bias_views)
         self.gwts = tuple(zeros(w.shape) for w in self.wts)  # weight gradients, one batch
         self.gbs = tuple(zeros(b.shape) for b in self.bs)
         self._batch = 0  # rows of acts and deltas, grown to the batch size
@@ -301,15 +303,17 @@ class FusedEngine:
 
     def owns(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> bool:
         """Whether the lists hold exactly this engine's views (the parameters are here)."""
-        if len(weights) != len(self.weight_views) or len(biases) != len(self.bias_views):
-            return False
-        return all(map(operator.is_, weights, self.weight_views)) and all(
-            map(operator.is_, biases, self.bias_views)
+        depth = len(self.weight_views)
+        return len(weights) == depth == len(biases) and all(
+            map(operator.is_, itertools.chain(weights, biases), self._views)
         )
 
     def own(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
         """Make the lists hold this engine's views: an entry that is another array (checked
-        by the caller: right shape, dtype, finite range) is copied into the buffers first."""
+        by the caller: right shape, dtype, finite range) is copied into the buffers first.
+        Given the engine's own lists (``weight_views``, ``bias_views``), nothing to do."""
+        if weights is self.weight_views and biases is self.bias_views:
+            return
         for given, views in ((weights, self.weight_views), (biases, self.bias_views)):
             for layer, view in enumerate(views):
                 if given[layer] is not view:

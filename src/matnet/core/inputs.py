@@ -48,9 +48,14 @@ class Examples:
         pairs = self.pairs
         if pairs is None or self.n < 2:
             return
-        pairs[:] = operator.itemgetter(*order.tolist())(list(pairs))
         if self.registered_as is not None:
-            registered.remember(pairs, self.registered_as, self.input_rows[order])
+            rows = self.input_rows[order]
+            reordered = registered.objects_at(self.registered_as, rows)
+            if reordered is not None:
+                pairs[:] = reordered
+                registered.remember(pairs, self.registered_as, rows)
+                return
+        pairs[:] = operator.itemgetter(*order.tolist())(list(pairs))
 
     def input_index(self, order: np.ndarray) -> np.ndarray:
         """Rows of ``inputs`` of examples ``order`` (indices into the n examples)."""

@@ -43,7 +43,7 @@ _RECENT = 4  # lists remembered: a training and a test list, with room to spare
 
 _lock = threading.Lock()
 _recent: OrderedDict[int, tuple[list, np.ndarray | Pairs, np.ndarray]] = OrderedDict()  # id -> found
-_sources: OrderedDict[int, tuple[np.ndarray | Pairs, list]] = OrderedDict()  # number -> (source, views)
+_sources: OrderedDict[int, tuple[np.ndarray | Pairs, np.ndarray]] = OrderedDict()  # number -> (source, views)
 _codes: dict[int, int] = {}  # id(view) -> code
 _next_number = 0
 
@@ -56,15 +56,16 @@ def register(source: np.ndarray | Pairs, views: Sequence[object]) -> None:
     rows = (source.inputs if isinstance(source, Pairs) else source).shape[0]
     if len(views) != rows or len(views) >= 1 << _ROW_BITS:
         raise ValueError(f"{len(views)} views for a source of {rows} rows")
+    objects = np.fromiter(views, dtype=object, count=len(views))  # for objects_at: rows → objects
     with _lock:
         number = _next_number
         _next_number += 1
-        _sources[number] = (source, views)
+        _sources[number] = (source, objects)
         base = number << _ROW_BITS
         _codes.update(zip(map(id, views), range(base, base + len(views))))
         while len(_sources) > _KEEP:
             _, (_, old_views) = _sources.popitem(last=False)
-            for view in old_views:
+            for view in old_views.tolist():
                 _codes.pop(id(view), None)
 
 
@@ -91,6 +92,16 @@ def find(objects: Sequence[object]) -> tuple[np.ndarray | Pairs, np.ndarray] | N
     if type(objects) is list:
         remember(objects, entry[0], rows)
     return entry[0], rows
+
+
+def objects_at(source: np.ndarray | Pairs, rows: np.ndarray) -> list | None:
+    """The registered objects that are rows ``rows`` of ``source``, as a new list (in ~40 ns
+    each: one gather of an object array), or None if ``source`` is no longer registered."""
+    with _lock:
+        for registered, objects in _sources.values():
+            if registered is source:
+                return objects[rows].tolist()
+    return None
 
 
 def remember(objects: list, source: np.ndarray | Pairs, rows: np.ndarray) -> None:
