@@ -3,9 +3,8 @@ that times a matnet.bench.workloads Runner with pytest-benchmark.
 
 Run with ``pytest benchmarks --benchmark-only`` (pyproject's testpaths keep the unit-test run
 from collecting this folder); ``--blas-threads N`` limits BLAS threads for the session
-(threadpoolctl). MNIST comes from MATNET_DATA; when it is unset and the workplace's shared
-copy exists beside the checkout, that copy is used, so the suite runs offline from a clean
-checkout.
+(threadpoolctl). MNIST comes from where ``matnet.mnist_loader`` finds it: MATNET_DATA, else
+the repository's data/mnist (downloaded there on first use).
 
 Timings of a prefix (the loop, and the engine paths at mini-batch 1) are shown under a name
 ending in ``[k of n examples: ×s for the whole]``: multiply by s to compare with full runs
@@ -15,15 +14,10 @@ ending in ``[k of n examples: ×s for the whole]``: multiply by s to compare wit
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from matnet.bench import workloads as wl
-
-SHARED_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mnist"
-if not os.environ.get("MATNET_DATA") and SHARED_MNIST.is_dir():
-    os.environ["MATNET_DATA"] = str(SHARED_MNIST)
 
 #: The loop (and, at mini-batch 1, the engine paths and torch) time this many examples of
 #: an epoch; benchmark.extra_info records the scale to a full epoch.
@@ -59,6 +53,14 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
+def book_data():
+    """The loader's lists and arrays (matnet.bench.calls.Data), loaded once per session."""
+    from matnet.bench import calls
+
+    return calls.load()
+
+
+@pytest.fixture(scope="session")
 def workload_state():
     """``workload_state(name)``: the State of that workload, built once per session."""
     states: dict[str, wl.State] = {}
@@ -86,11 +88,15 @@ def time_runner(benchmark, runner: wl.Runner, rounds: int) -> None:
     benchmark.group = runner.name
     if runner.scale != 1:
         whole = round(runner.examples * runner.scale)
-        benchmark.name += f" [{runner.examples:,} of {whole:,} examples: ×{runner.scale:g} for the whole]"
+        part = runner.note.removesuffix(", scaled") or f"{runner.examples:,} of {whole:,} examples"
+        benchmark.name += f" [{part}: ×{runner.scale:g} for the whole]"
     benchmark.extra_info.update(path=runner.path, examples=runner.examples, scale=runner.scale)
     if runner.note:
         benchmark.extra_info["note"] = runner.note
-    benchmark.pedantic(runner.run, setup=runner.reset, rounds=rounds, iterations=1, warmup_rounds=0)
+    if runner.repeat > 1:  # a call of microseconds, timed in runs of runner.repeat (stateless)
+        benchmark.pedantic(runner.run, rounds=rounds, iterations=runner.repeat, warmup_rounds=0)
+    else:
+        benchmark.pedantic(runner.run, setup=runner.reset, rounds=rounds, iterations=1, warmup_rounds=0)
     stats = getattr(benchmark, "stats", None)
     if stats is not None and runner.scale != 1:
         benchmark.extra_info["median_seconds_scaled"] = stats.stats.median * runner.scale

@@ -190,10 +190,14 @@ class Worker:
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                         cwd=tempfile.gettempdir())
         ready = self.process.stdout.readline().strip()
-        if ready != "ready":
+        if not ready.startswith("ready "):
             error = self.process.stderr.read()[-1500:]
             self.close()
             raise RuntimeError(f"the worker for {source} did not start: {ready or error}")
+        imported = Path(ready.removeprefix("ready ")).resolve()
+        if not imported.is_relative_to(Path(source).resolve()):  # e.g. an import hook of an install
+            self.close()
+            raise RuntimeError(f"the worker for {source} imported the matnet at {imported}")
 
     def time(self, name: str) -> float:
         self.process.stdin.write(name + "\n")

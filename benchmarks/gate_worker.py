@@ -7,8 +7,9 @@ machine at the same time. Only the public API is used (``matnet.mnist_loader``,
 ``matnet.network.Network``), which every revision has.
 
 Protocol: argv holds the call names; the worker loads MNIST (MATNET_DATA), builds and warms
-up each call, prints ``ready``, then for each line read from stdin — a call name — makes the
-call ``repeat`` times and prints the seconds per call. EOF ends it.
+up each call, prints ``ready`` and the path of the matnet it imported, then for each line
+read from stdin — a call name — makes the call ``repeat`` times and prints the seconds per
+call. EOF ends it.
 
 ``MATNET_GATE_SLOWDOWN=f`` (for the gate's own tests) spins after every timed call for (f − 1)
 times its duration: this side then measures exactly f times slower.
@@ -74,7 +75,9 @@ def main(names: list[str]) -> int:
         repeat, call = calls[name]
         for _ in range(2):
             call()
-    print("ready", flush=True)
+    import matnet
+
+    print(f"ready {matnet.__file__}", flush=True)  # the gate checks which matnet this is
     for line in sys.stdin:
         repeat, call = calls[line.strip()]
         started = time.perf_counter()

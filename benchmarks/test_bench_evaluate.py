@@ -10,7 +10,7 @@ from matnet.bench import workloads as wl
 EVALUATIONS = [w.name for w in wl.WORKLOADS if w.kind == "evaluate"]
 
 
-@pytest.mark.parametrize("path", [p for p in wl.PATHS if p != "fused"])
+@pytest.mark.parametrize("path", wl.PATHS)
 @pytest.mark.parametrize("name", EVALUATIONS)
 def test_evaluate(benchmark, workload_state, name, path):
     runner = runner_or_skip(workload_state(name), path)
