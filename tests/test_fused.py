@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matnet.core import engine, loop, sparse
+from matnet.core import engine, fused, loop, sparse
 from matnet.core.fused import FusedEngine
 from matnet.core.fused_layers import padded
 from matnet.core.kernels import get_kernels
@@ -31,7 +31,7 @@ def max_gap(a, b) -> float:
 
 
 @pytest.mark.parametrize("sizes", [[784, 30, 10], [784, 10], [784, 100, 100, 10]])
-@pytest.mark.parametrize("batch_size", [1, 10, 64])
+@pytest.mark.parametrize("batch_size", [1, 10, 64, 150])  # 150: in sub-batches of SUB_BATCH
 def test_fused_epoch_matches_the_loop(sizes, batch_size):
     x, y = synthetic(sizes, 300, seed=batch_size, sparsity=0.8)
     order = np.random.default_rng(1).permutation(300)
@@ -42,6 +42,38 @@ def test_fused_epoch_matches_the_loop(sizes, batch_size):
                                                           batch_size, 0.5)
     assert applied == -(-300 // batch_size)
     assert max_gap(oracle, fused) <= 1e-12
+
+
+def test_a_batch_in_sub_batches_is_the_batch_at_once(monkeypatch):
+    """A large batch trained in sub-batches continues every sum in the same order: the same
+    bits as the whole batch at once."""
+    sizes = [784, 30, 10]
+    x, y = synthetic(sizes, 300, seed=5, sparsity=0.8)
+    order = np.random.default_rng(5).permutation(300)
+    params = initial(sizes, seed=5)
+    whole, parts = copies(params), copies(params)
+    monkeypatch.setattr(fused, "WHOLE_BATCH", 1000)
+    FusedEngine(sizes, np.float64).train_epoch(*whole, sparse_rows(x, np.float64), y, order, order, 150, 3.0)
+    monkeypatch.setattr(fused, "WHOLE_BATCH", 16)
+    monkeypatch.setattr(fused, "SUB_BATCH", 16)
+    FusedEngine(sizes, np.float64).train_epoch(*parts, sparse_rows(x, np.float64), y, order, order, 150, 3.0)
+    for a, b in zip(whole[0] + whole[1], parts[0] + parts[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_non_finite_batch_in_sub_batches_is_not_applied_and_leaves_no_gradient(monkeypatch):
+    """The second batch of 150 (in sub-batches of 16) has a NaN target: it is not applied, and
+    the engine's first-layer gradient and row flags are clean for the next call."""
+    sizes = [784, 30, 10]
+    x, y = synthetic(sizes, 300, seed=6, sparsity=0.8)
+    y[200, 3] = np.nan
+    order = np.arange(300)
+    monkeypatch.setattr(fused, "WHOLE_BATCH", 16)
+    monkeypatch.setattr(fused, "SUB_BATCH", 16)
+    engine_ = FusedEngine(sizes, np.float64)
+    params = copies(initial(sizes, seed=6))
+    assert engine_.train_epoch(*params, sparse_rows(x, np.float64), y, order, order, 150, 3.0) == 1
+    assert not engine_.gwts[0].any() and not engine_.hit.any()
 
 
 def test_fused_epoch_matches_the_engine_on_mnist(mnist_slice):

@@ -75,6 +75,14 @@ class FusedBackend:
             column = x[:1].reshape(-1, 1).astype(dtype)
             scratch.gradient(weights, biases, column, np.zeros((sizes[-1], 1), dtype))
         scratch.columns(weights, biases, np.zeros((sizes[0], FEW_COLUMNS + 1)))
+        from matnet.core.fused import WHOLE_BATCH
+
+        big = WHOLE_BATCH + 1
+        if batch_size >= big:  # batches this large train in sub-batches, compiled apart
+            x = rng.random((big, sizes[0]))
+            data = Examples(x, None, big, targets=np.zeros((big, sizes[-1]), dtype))
+            scratch.train_epoch(weights, biases, scratch.prepare_inputs(data, dtype), data, np.arange(big),
+                                big, 0.1)
         return time.perf_counter() - started
 
     def prepare_inputs(self, data: Examples, dtype: np.dtype, name: str = "inputs"):
