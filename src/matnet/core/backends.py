@@ -54,35 +54,24 @@ class FusedBackend:
         return (engine.weight_views, engine.bias_views) if engine.owns(weights, biases) else None
 
     def prepare(self, sizes, batch_size, dtype) -> float:
-        """Compile (or load from numba's disk cache) every kernel these shapes run, on tiny
-        throw-away data and a throw-away engine (this one holds the network's parameters), so
-        no timed epoch pays for it. Returns the seconds it took."""
+        """Compile (or load from numba's disk cache) what ``SGD`` and ``evaluate`` run for these
+        shapes — the epoch at this batch size and the evaluation — on tiny throw-away data and
+        a throw-away engine (this one holds the network's parameters), so that no timed epoch
+        pays for it; ``feedforward`` and ``backprop`` compile at their first call. Returns the
+        seconds it took."""
+        from matnet.core.fused import WHOLE_BATCH
+
         started = time.perf_counter()
         scratch = FusedBackend(sizes, dtype)
         rng = np.random.default_rng(0)
         weights = [rng.standard_normal((b, a)).astype(dtype) for a, b in zip(sizes[:-1], sizes[1:])]
         biases = [np.zeros((b, 1), dtype) for b in sizes[1:]]
-        writable = rng.random((2, sizes[0]))
-        read_only = writable.copy()
-        read_only.flags.writeable = False  # the loader's arrays: numba compiles them apart
-        for x in (writable, read_only):
-            data = Examples(x, None, 2, targets=np.zeros((2, sizes[-1]), dtype), labels=np.zeros(2, np.int64))
-            prepared = scratch.prepare_inputs(data, dtype)
-            for m in sorted({1, min(batch_size, 2)}):
-                scratch.train_epoch(weights, biases, prepared, data, np.arange(2), m, 0.1)
-            scratch.count_correct(weights, biases, prepared, data)
-            scratch.columns(weights, biases, x[:1].reshape(-1, 1))
-            column = x[:1].reshape(-1, 1).astype(dtype)
-            scratch.gradient(weights, biases, column, np.zeros((sizes[-1], 1), dtype))
-        scratch.columns(weights, biases, np.zeros((sizes[0], FEW_COLUMNS + 1)))
-        from matnet.core.fused import WHOLE_BATCH
-
-        big = WHOLE_BATCH + 1
-        if batch_size >= big:  # batches this large train in sub-batches, compiled apart
-            x = rng.random((big, sizes[0]))
-            data = Examples(x, None, big, targets=np.zeros((big, sizes[-1]), dtype))
-            scratch.train_epoch(weights, biases, scratch.prepare_inputs(data, dtype), data, np.arange(big),
-                                big, 0.1)
+        n = WHOLE_BATCH + 1 if batch_size > WHOLE_BATCH else 2  # a large batch trains in sub-batches
+        data = Examples(rng.random((n, sizes[0])), None, n, targets=np.zeros((n, sizes[-1]), dtype),
+                        labels=np.zeros(n, np.int64))
+        prepared = scratch.prepare_inputs(data, dtype)
+        scratch.train_epoch(weights, biases, prepared, data, np.arange(n), min(batch_size, n), 0.1)
+        scratch.count_correct(weights, biases, prepared, data)
         return time.perf_counter() - started
 
     def prepare_inputs(self, data: Examples, dtype: np.dtype, name: str = "inputs"):

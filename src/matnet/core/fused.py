@@ -50,6 +50,17 @@ SUB_BATCH = 64
 CHUNK_BYTES = 64 * 1024  # first-layer gradient rows swept at a time (measured best of 16–200 kB)
 
 
+def read_only(a: np.ndarray) -> np.ndarray:
+    """``a``, or a read-only view of it: numba compiles a kernel apart for read-only arrays
+    (the loader's) and writable ones, so the kernels always get read-only inputs and are
+    compiled once."""
+    if not a.flags.writeable:
+        return a
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def chunk_rows(width: int, dtype: np.dtype) -> int:
     """Rows of a (n_0, width) first-layer matrix that fit CHUNK_BYTES."""
     return max(1, CHUNK_BYTES // (width * np.dtype(dtype).itemsize))
@@ -458,7 +469,7 @@ class FusedEngine:
         self._refresh_book_copies()
         applied = (_epoch if whole else _epoch_in_sub_batches)(
             self.wts, self.wbs, self.bs, self.gwts, self.gbs, self.acts, self.deltas, self._sizes,
-            inputs.indptr, inputs.indices, inputs.values, targets, x_rows, y_rows, batch_size,
+            inputs.indptr, inputs.indices, inputs.values, read_only(targets), x_rows, y_rows, batch_size,
             self.steps(batch_size, eta), self.hit, self.cursor, self.chunk, check_finite,
         )
         return applied
@@ -468,7 +479,7 @@ class FusedEngine:
         network classifies as labelled, and how many give a non-finite output."""
         self.own(weights, biases)
         return count_correct(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr,
-                             inputs.indices, inputs.values, rows, labels, self.flush)
+                             inputs.indices, inputs.values, rows, read_only(labels), self.flush)
 
     def _chunk_acts(self) -> tuple[np.ndarray, ...]:
         """Activations for a chunk of PREDICT_CHUNK examples (made once)."""
@@ -489,6 +500,9 @@ class FusedEngine:
         finite) for the k columns of x (n_0, k), any real dtype, one column at a time: the same
         numbers ``outputs`` gives for those inputs."""
         self.own(weights, biases)
+        if x.dtype != self.dtype or not x.flags.c_contiguous:  # one compiled kernel per dtype
+            with np.errstate(all="ignore"):  # a value beyond float32's range: inf, reported below
+                x = np.ascontiguousarray(x, dtype=self.dtype)
         out = np.empty((self.sizes[-1], x.shape[1]), self.dtype)
         bad_input, bad = outputs_of_columns(self.wts, self.bs, self.acts, self._sizes, x, out, self._span,
                                             self._positions, self._values, self.limit, self.flush)
@@ -500,6 +514,7 @@ class FusedEngine:
         self.own(weights, biases)
         grad_w = [np.empty(w.shape, self.dtype) for w in self.weight_views]
         grad_b = [np.empty(b.shape, self.dtype) for b in self.bias_views]
-        gradient_of_column(self.wts, self.bs, self.acts, self._sizes, x, y, tuple(grad_w), tuple(grad_b),
-                           self._span, self._positions, self._values, self.dtype.type(1), self.flush)
+        gradient_of_column(self.wts, self.bs, self.acts, self._sizes, read_only(x), read_only(y),
+                           tuple(grad_w), tuple(grad_b), self._span, self._positions, self._values,
+                           self.dtype.type(1), self.flush)
         return grad_b, grad_w
