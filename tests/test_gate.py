@@ -152,9 +152,12 @@ def test_the_real_matnet_passes_a_floor_it_clears(tmp_path, capsys):
 @needs_data
 @pytest.mark.slow
 def test_a_slowed_tree_fails_the_comparison_with_itself_and_the_same_tree_passes():
-    """A/A: two workers importing this very tree; one of them spins 2x. Whole MNIST loads twice."""
+    """A/A: two workers importing this very tree, one of them made 2x slower; the same tree
+    against itself passes. Whole MNIST loads four times. (2x, not the 1.5x the gate is tuned
+    for: on a CI machine with a heavy neighbour single rounds vary by 2x, and this test must
+    not fail on noise; ``gate.py --inject-slowdown 1.5`` shows the 1.5x case by hand.)"""
     src = ROOT / "src"
-    [slowed] = gate.compare(["feedforward"], src, src, 7, 1.25, 1.10, slowdown=2.0, say=lambda _: None)
-    assert not slowed.passed and slowed.value > 1.5
-    [same] = gate.compare(["feedforward"], src, src, 7, 1.25, 1.10, say=lambda _: None)
+    slowed = gate.compare(["feedforward", "epoch"], src, src, 9, 1.25, 1.10, slowdown=2.0, say=lambda _: None)
+    assert [o.passed for o in slowed] == [False, False], [o.line() for o in slowed]
+    [same] = gate.compare(["feedforward"], src, src, 9, 1.25, 1.10, say=lambda _: None)
     assert same.passed, same.line()
