@@ -239,18 +239,11 @@ def load_mnist(
     cached in-process (read-only arrays), so repeated calls cost a few ``stat`` calls.
     """
     resolved_dtype = float_dtype(dtype)
-    folder, origin = _locate(data_dir)
-    if origin != "default" and not folder.is_dir():
-        raise MissingDataError(
-            folder, f"no such folder (named by {origin}); it should hold {file_list(FILES)}"
-        )
+    folder, origin = _named_folder(data_dir, FILES)
     missing = [name for name in FILES if find_idx_file(folder, name) is None]
     if len(missing) == len(FILES) and (folder / PICKLE_NAME).is_file():
         return load_mnist_pickle(folder / PICKLE_NAME, dtype=resolved_dtype)
-    if missing:
-        if origin != "default" or not download:
-            raise MissingDataError(folder, _missing_message(folder, missing, origin))
-        download_mnist(folder)
+    _download_missing(folder, origin, missing, download)
     return _load_idx_folder(folder, SHA256, resolved_dtype, verify)
 
 
@@ -269,20 +262,32 @@ def load_mnist_test(
     ``dtype`` in [0, 1], labels (n,) int64, read-only; equal to ``load_mnist(...).test``.
     """
     resolved_dtype = float_dtype(dtype)
-    folder, origin = _locate(data_dir)
-    if origin != "default" and not folder.is_dir():
-        raise MissingDataError(
-            folder, f"no such folder (named by {origin}); it should hold {file_list(TEST_FILES)}"
-        )
+    folder, origin = _named_folder(data_dir, TEST_FILES)
     present = [name for name in FILES if find_idx_file(folder, name) is not None]
     if not present and (folder / PICKLE_NAME).is_file():
         return load_mnist_pickle(folder / PICKLE_NAME, dtype=resolved_dtype).test
-    missing = [name for name in TEST_FILES if name not in present]
-    if missing:
-        if origin != "default" or not download:
-            raise MissingDataError(folder, _missing_message(folder, missing, origin))
-        download_mnist(folder)
+    _download_missing(folder, origin, [name for name in TEST_FILES if name not in present], download)
     return _load_idx_test(folder, SHA256, resolved_dtype, verify)
+
+
+def _named_folder(data_dir, names) -> tuple[Path, str]:
+    """(folder, how it was found) by ``_locate``; a folder the user named must exist."""
+    folder, origin = _locate(data_dir)
+    if origin != "default" and not folder.is_dir():
+        raise MissingDataError(
+            folder, f"no such folder (named by {origin}); it should hold {file_list(names)}"
+        )
+    return folder, origin
+
+
+def _download_missing(folder: Path, origin: str, missing: list[str], download: bool) -> None:
+    """Download the ``missing`` files into the default folder; anywhere else, or with
+    ``download=False``, say what is missing."""
+    if not missing:
+        return
+    if origin != "default" or not download:
+        raise MissingDataError(folder, _missing_message(folder, missing, origin))
+    download_mnist(folder)
 
 
 def load_fashion_mnist(
