@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-NEEDS_DATA = {"binary_output_layer.py", "no_hidden_layer_and_online.py", "matrix_form_backprop.py"}
+NEEDS_DATA = {"binary_output_layer.py", "no_hidden_layer_and_online.py", "matrix_form_backprop.py",
+              "modified_neuron.py"}
 QUICK = {"binary_output_layer.py": ["--epochs", "1"],
          "no_hidden_layer_and_online.py": ["--epochs", "1", "--train", "5000"]}
 SAYS = {  # a line each script must print: what it demonstrates
@@ -21,6 +22,7 @@ SAYS = {  # a line each script must print: what it demonstrates
     "binary_output_layer.py": r"^  digit 9: bits \(8 4 2 1\) = 1001$",
     "no_hidden_layer_and_online.py": r"^\[784, 30, 10\], m = 1 \(online\) +η = 0\.3 +correct per epoch: \d+;",
     "matrix_form_backprop.py": r"^  layer 3: \|δ\| = .*vs matnet's backprop \d\.\de[-+]\d\d$",
+    "modified_neuron.py": r"^hidden neuron 0: weighted input (\S+), output \1 = softplus \1 \(a sigmoid",
 }
 
 

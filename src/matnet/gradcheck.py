@@ -11,7 +11,9 @@ gets all 23,860 derivatives for about the price of two: the book's point in §2.
 
 The finite differences run on float64 copies of the parameters with their own small
 forward pass (no code shared with ``matnet.core.engine`` or ``matnet.core.loop``), so the network is
-never touched and a bug in either engine cannot hide in the check.
+never touched and a bug in either engine cannot hide in the check. For a network of other
+neurons (``neurons``: one ``matnet.core.activations.Activation`` per layer, None for the
+book's sigmoids) the forward pass applies each layer's own f; its f′ is what is checked.
 """
 
 from __future__ import annotations
@@ -40,19 +42,28 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _cost_from(layer: int, a: np.ndarray, weights, biases, y: np.ndarray) -> float:
+def _functions(neurons, depth: int) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """Each layer's f: this module's sigmoid, or the layer's own function."""
+    if neurons is None:
+        return [_sigmoid] * depth
+    return [_sigmoid if n.name == "sigmoid" else n.value for n in neurons]
+
+
+def _cost_from(layer: int, a: np.ndarray, weights, biases, y: np.ndarray, fs) -> float:
     """C = ½ Σ ‖a^L − y‖², feeding ``a`` (the input of ``layer``, (n_layer, m)) forward."""
-    for w, b in zip(weights[layer:], biases[layer:]):
-        a = _sigmoid(w @ a + b)
+    for w, b, f in zip(weights[layer:], biases[layer:], fs[layer:]):
+        a = f(w @ a + b)
     d = a - y
     return 0.5 * float(np.sum(d * d))
 
 
-def cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
+def cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray,
+         neurons=None) -> float:
     """The quadratic cost ½ Σ_j ‖a^L(x_j) − y_j‖² of the columns of x (n_0, m), y (n_L, m)."""
     ws = [np.asarray(w, np.float64) for w in weights]
     bs = [np.asarray(b, np.float64) for b in biases]
-    return _cost_from(0, np.asarray(x, np.float64), ws, bs, np.asarray(y, np.float64))
+    fs = _functions(neurons, len(ws))
+    return _cost_from(0, np.asarray(x, np.float64), ws, bs, np.asarray(y, np.float64), fs)
 
 
 def numerical_gradient(
@@ -61,6 +72,7 @@ def numerical_gradient(
     x: np.ndarray,
     y: np.ndarray,
     eps: float = 1e-5,
+    neurons=None,
 ) -> Gradient:
     """(nabla_b, nabla_w) of ``cost`` by central differences, shaped like biases and weights.
 
@@ -74,9 +86,10 @@ def numerical_gradient(
     bs = [np.array(b, np.float64, order="C") for b in biases]
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
+    fs = _functions(neurons, len(ws))
     inputs = [x]  # inputs[l]: what layer l receives, unchanged by perturbing layer l or above
-    for w, b in zip(ws, bs):
-        inputs.append(_sigmoid(w @ inputs[-1] + b))
+    for w, b, f in zip(ws, bs, fs):
+        inputs.append(f(w @ inputs[-1] + b))
     nabla_b = [np.empty_like(b) for b in bs]
     nabla_w = [np.empty_like(w) for w in ws]
     for layer in range(len(ws)):
@@ -86,9 +99,9 @@ def numerical_gradient(
                 original = flat[i]
                 up, down = original + eps, original - eps
                 flat[i] = up
-                c_up = _cost_from(layer, inputs[layer], ws, bs, y)
+                c_up = _cost_from(layer, inputs[layer], ws, bs, y, fs)
                 flat[i] = down
-                c_down = _cost_from(layer, inputs[layer], ws, bs, y)
+                c_down = _cost_from(layer, inputs[layer], ws, bs, y, fs)
                 flat[i] = original
                 out[i] = (c_up - c_down) / (up - down)
     return nabla_b, nabla_w
@@ -114,7 +127,7 @@ def relative_error(analytic: Gradient, numeric: Gradient, floor: float = 0.0) ->
     return worst
 
 
-def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float) -> float:
+def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float, neurons=None) -> float:
     """The ``floor`` for ``relative_error``: FLOOR_FACTOR × ε_mach·C / eps.
 
     A cost C is computed to about ε_mach·C, so a difference quotient with step 2·eps cannot
@@ -124,7 +137,7 @@ def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float) -> fl
     one above the floor (~4e-3 for C ≈ 2) as O(1), one below it as |error| / floor, so any
     error over ~1e-9·C in absolute terms fails the check.
     """
-    return FLOOR_FACTOR * np.finfo(np.float64).eps * abs(cost(weights, biases, x, y)) / eps
+    return FLOOR_FACTOR * np.finfo(np.float64).eps * abs(cost(weights, biases, x, y, neurons)) / eps
 
 
 def check_gradient(
@@ -134,16 +147,18 @@ def check_gradient(
     x: np.ndarray,
     y: np.ndarray,
     eps: float = 1e-5,
+    neurons=None,
 ) -> float:
     """Max relative error of ``gradient(x, y)`` against finite differences of the cost.
 
     ``gradient`` returns (nabla_b, nabla_w), the summed gradient of the cost over the
-    columns of x (n_0, m) and y (n_L, m), for the parameters ``weights`` / ``biases``.
+    columns of x (n_0, m) and y (n_L, m), for the parameters ``weights`` / ``biases`` (and
+    ``neurons``, None for sigmoids).
     """
     x, y = _columns(x, y, weights)
-    numeric = numerical_gradient(weights, biases, x, y, eps)
+    numeric = numerical_gradient(weights, biases, x, y, eps, neurons)
     analytic = gradient(x, y)
-    return relative_error(analytic, numeric, noise_floor(weights, biases, x, y, eps))
+    return relative_error(analytic, numeric, noise_floor(weights, biases, x, y, eps, neurons))
 
 
 def gradcheck(net, x, y, eps: float = 1e-5, *, gradient: str | GradientFn = "backprop") -> float:
@@ -164,25 +179,27 @@ def gradcheck(net, x, y, eps: float = 1e-5, *, gradient: str | GradientFn = "bac
     """
     x, y = _columns(x, y, net.weights)
     fn = gradient if callable(gradient) else gradient_function(net, gradient)
-    return check_gradient(fn, net.weights, net.biases, x, y, eps)
+    return check_gradient(fn, net.weights, net.biases, x, y, eps, getattr(net, "neurons", None))
 
 
 def gradient_function(net, name: str) -> GradientFn:
     """The (x, y) -> (nabla_b, nabla_w) function called ``name`` (see ``gradcheck``) for net."""
     if name == "backprop":
         return lambda x, y: _sum_columns(net.backprop, x, y)
+    neurons = getattr(net, "neurons", None)
     if name == "engine":
-        return lambda x, y: engine_gradient(net.weights, net.biases, x, y)
+        return lambda x, y: engine_gradient(net.weights, net.biases, x, y, activations=neurons)
     if name == "loop":
         return lambda x, y: _sum_columns(
-            lambda xj, yj: loop.backprop(net.weights, net.biases, xj, yj), x, y
+            lambda xj, yj: loop.backprop(net.weights, net.biases, xj, yj, neurons), x, y
         )
     if name == "sgd":
         return lambda x, y: sgd_gradient(net, x, y)
     raise ValueError(f"gradient must be one of {GRADIENTS} or a callable, got {name!r}")
 
 
-def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels="numpy") -> Gradient:
+def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels="numpy",
+                    activations=None) -> Gradient:
     """The engine's gradient of the cost summed over the columns of x (n_0, m), y (n_L, m).
 
     One ``engine.forward`` and ``engine.backward`` on the m examples stacked as rows, as a
@@ -195,8 +212,8 @@ def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels="nump
     rows_y = np.ascontiguousarray(np.asarray(y).T, dtype=dtype)
     sizes = [rows_x.shape[1]] + [w.shape[0] for w in weights]
     ws = engine.Workspace(sizes, rows_x.shape[0], dtype)
-    engine.forward(weights, biases, rows_x, ws, kernels)
-    engine.backward(weights, rows_x, rows_y, ws, kernels)
+    engine.forward(weights, biases, rows_x, ws, kernels, activations)
+    engine.backward(weights, rows_x, rows_y, ws, kernels, activations)
     return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
 
 
@@ -207,8 +224,10 @@ def sgd_gradient(net, x: np.ndarray, y: np.ndarray) -> Gradient:
     all m columns with η = 2^20, so w' = w − (η/m) ∇ and ∇ = (w − w') m/η. The large power of
     two keeps the read-back exact to about ε_mach·(|w| m/η + |∇|). ``net`` is not touched.
     """
+    neurons = getattr(net, "neurons", None)
+    activation = "sigmoid" if neurons is None else list(neurons)
     twin = type(net).from_parameters(net.weights, net.biases, backend=net.backend, dtype=net.dtype,
-                                     check_finite=False)
+                                     check_finite=False, activation=activation)
     before_w = [w.astype(np.float64) for w in twin.weights]
     before_b = [b.astype(np.float64) for b in twin.biases]
     m = x.shape[1]

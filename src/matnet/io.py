@@ -37,6 +37,7 @@ from typing import IO, NamedTuple, Protocol
 import numpy as np
 
 from matnet.core import validation
+from matnet.core.activations import NAMED as NAMED_ACTIVATIONS
 from matnet.errors import ModelFileError
 
 
@@ -229,10 +230,27 @@ def save_network(net: Network, path: str | os.PathLike[str]) -> None:
         "sizes": np.array(sizes, np.int64),
         "dtype": np.array(dtype.name),
     }
+    activations = _activation_names(getattr(net, "neurons", None))
+    if activations is not None:  # the book's sigmoids write no member: such files are as before
+        arrays["activations"] = np.array(activations)
     for i, (w, b) in enumerate(zip(weights, biases)):
         arrays[f"weights_{i}"] = w
         arrays[f"biases_{i}"] = b
     atomic_write_npz(path, arrays)
+
+
+def _activation_names(neurons) -> list[str] | None:
+    """The names to store for a network's layers, None for the book's sigmoids; a function of
+    the user's is code, not data, and is refused with a ValueError."""
+    if neurons is None:
+        return None
+    for i, neuron in enumerate(neurons):
+        if NAMED_ACTIVATIONS.get(neuron.name) is not neuron:
+            raise ValueError(f"cannot save the network: layer {i}'s activation {neuron.name!r} is a "
+                             f"function of yours (code, not data); a file stores "
+                             f"{', '.join(NAMED_ACTIVATIONS)} only. Save the parameters with np.savez "
+                             "and rebuild with Network.from_parameters")
+    return [neuron.name for neuron in neurons]
 
 
 def _parameter_problem(
@@ -294,6 +312,7 @@ class SavedNetwork(NamedTuple):
     dtype: np.dtype
     weights: list[np.ndarray]  # weights[l]: (sizes[l+1], sizes[l])
     biases: list[np.ndarray]  # biases[l]: (sizes[l+1], 1)
+    activations: list[str] | None = None  # each layer's neurons by name; None: the sigmoids
 
 
 class _Member(NamedTuple):
@@ -368,7 +387,7 @@ def _read_archive(archive: zipfile.ZipFile, size: int, fail: _Fail) -> SavedNetw
     dtype = np.dtype(str(dtype_name))
     layers = range(len(sizes) - 1)
     expected = set(_META) | {f"{kind}_{i}" for kind in ("weights", "biases") for i in layers}
-    present = set(members)
+    present = set(members) - {"activations"}  # optional
     if present - expected:
         raise fail(f"unexpected arrays {_few(sorted(present - expected))} for sizes {_few(sizes)}")
     if expected - present:
@@ -387,7 +406,22 @@ def _read_archive(archive: zipfile.ZipFile, size: int, fail: _Fail) -> SavedNetw
             if not _all_finite(array):
                 raise fail(f"{name} contains NaN or inf")
             arrays.append(array)
-    return SavedNetwork(sizes, dtype, weights, biases)
+    activations = None
+    if "activations" in members:
+        activations = _read_activations(archive, members["activations"], len(sizes) - 1, fail)
+    return SavedNetwork(sizes, dtype, weights, biases, activations)
+
+
+def _read_activations(archive: zipfile.ZipFile, member: _Member, depth: int, fail: _Fail) -> list[str]:
+    """The layers' activation names: (depth,) short strings, each a name matnet knows."""
+    longest = max(len(name) for name in NAMED_ACTIVATIONS)
+    if member.shape != (depth,) or member.dtype.kind != "U" or member.dtype.itemsize > 4 * longest:
+        raise fail(f"activations must be {depth} names, got {member.dtype} of shape {member.shape}")
+    names = [str(name) for name in _read_member(archive, member, fail)]
+    unknown = sorted(set(names) - set(NAMED_ACTIVATIONS))
+    if unknown:
+        raise fail(f"unknown activations {_few(unknown)}; known: {', '.join(NAMED_ACTIVATIONS)}")
+    return names
 
 
 def _members(archive: zipfile.ZipFile, size: int, fail: _Fail) -> dict[str, _Member]:

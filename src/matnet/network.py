@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from matnet.core import inputs, validation
+from matnet.core.activations import check as check_activations
+from matnet.core.activations import names as activation_names
+from matnet.core.activations import resolve as resolve_activations
 from matnet.core.backends import BACKENDS, make_backend
 from matnet.core.kernels import numpy_kernels
 from matnet.errors import DivergenceError
@@ -91,7 +94,9 @@ class Network:
     Non-book keywords: ``backend`` ("auto", "numba", "numpy", "loop"), ``dtype``
     (float64, the default, or float32), ``seed``/``rng`` (isolated random state),
     ``check_finite`` (stop with DivergenceError when training produces non-finite numbers,
-    and refuse non-finite outputs; False gives the book's silent behaviour). Where finite
+    and refuse non-finite outputs; False gives the book's silent behaviour), ``activation``
+    (the neurons: "sigmoid", the book's, "linear", a pair (f, f_prime) of your functions, or
+    a list of those, one per layer of weights; see ``matnet.core.activations``). Where finite
     weights and inputs make a weighted input overflow, the sum is ±inf (σ exactly 0 or 1) or
     NaN depending on its order and on fused multiply-adds, so backends can differ there.
     """
@@ -105,14 +110,17 @@ class Network:
         seed: int | None = None,
         rng: np.random.Generator | None = None,
         check_finite: bool = True,
+        activation="sigmoid",
         _initialise: bool = True,
     ):
         sizes = validation.check_sizes(sizes)
+        self._activations = resolve_activations(activation, len(sizes) - 1)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
             raise TypeError(f"dtype must be float64 or float32, got {self.dtype}")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        check_activations(self._activations, sizes, self.dtype)
         if seed is not None and rng is not None:
             raise ValueError("give seed or rng, not both")
         if seed is not None:
@@ -121,7 +129,7 @@ class Network:
             rng = validation.check_rng(rng)
         self._rng = rng
         self.backend = backend
-        self._engine = make_backend(backend, tuple(sizes), self.dtype)
+        self._engine = make_backend(backend, tuple(sizes), self.dtype, self._activations)
         self.check_finite = bool(check_finite)
         self._prepared: set[tuple[int, ...]] = set()
         self.num_layers = len(sizes)
@@ -293,7 +301,8 @@ class Network:
         return seconds
 
     def save(self, path: str | Path) -> None:
-        """Write sizes, weights, biases and dtype to a .npz file, atomically (matnet.io)."""
+        """Write sizes, weights, biases, dtype (and named activations other than the sigmoid)
+        to a .npz file, atomically (matnet.io)."""
         from matnet import io
 
         io.save_network(self, path)
@@ -310,6 +319,8 @@ class Network:
 
         saved = io.read_network(path)
         kwargs.setdefault("dtype", saved.dtype)
+        if saved.activations is not None:
+            kwargs.setdefault("activation", saved.activations)
         return cls.from_parameters(saved.weights, saved.biases, copy=False, **kwargs)
 
     @classmethod
@@ -333,6 +344,17 @@ class Network:
         if not _finite((net.weights, net.biases)):
             raise net._not_finite_parameters((net.weights, net.biases))
         return net
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        """The name of each layer's neurons, e.g. ("sigmoid", "sigmoid") for the book's network."""
+        return activation_names(self._activations, self.num_layers - 1)
+
+    @property
+    def neurons(self):
+        """The activation objects of the layers (``matnet.core.activations.Activation``), or
+        None for the book's sigmoids: what ``gradcheck`` and ``save`` read."""
+        return self._activations
 
     @property
     def computed_by(self) -> str:

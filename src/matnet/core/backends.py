@@ -8,6 +8,8 @@
 ``auto``   ``numba`` where numba compiles; else ``numpy``, with one warning when numba
            cannot be imported (under NUMBA_DISABLE_JIT=1 the fused code would run as
            interpreted Python, far slower than NumPy, so ``auto`` picks ``numpy`` silently).
+           A network of other neurons than the sigmoid (``matnet.core.activations``) is
+           computed by ``numpy`` under ``auto``: the fused path has sigmoids compiled in.
 
 A backend first turns an :class:`~matnet.core.inputs.Examples` into the form it computes on
 (``prepare_inputs``: the CSR rows for ``numba``, a dense matrix in the network's dtype for the
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from matnet.core import engine, inputs, loop
+from matnet.core.activations import SIGMOID, Activation
 from matnet.core.inputs import Examples
 from matnet.core.kernels import get_kernels, jit_enabled, numba_importable
 from matnet.core.threads import one_blas_thread
@@ -114,8 +117,10 @@ class EngineBackend:
         """Never: this backend computes on the caller's arrays (checked at every call)."""
         return None
 
-    def __init__(self, sizes: Sequence[int], dtype: np.dtype, kernels: str = "numpy"):
+    def __init__(self, sizes: Sequence[int], dtype: np.dtype, kernels: str = "numpy",
+                 activations: Sequence[Activation] | None = None):
         self.kernels = get_kernels(kernels)
+        self.activations = activations  # None: the book's sigmoids
         self._workspace: engine.Workspace | None = None
 
     def workspace(self, sizes, batch_size, dtype) -> engine.Workspace:
@@ -138,7 +143,7 @@ class EngineBackend:
         with one_blas_thread(), _quiet():
             return engine.train_epoch(
                 weights, biases, prepared, data.targets, data.input_index(order), data.target_index(order),
-                batch_size, eta, ws, self.kernels, check_finite,
+                batch_size, eta, ws, self.kernels, check_finite, self.activations,
             )
 
     def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
@@ -146,14 +151,15 @@ class EngineBackend:
         sizes = [x.shape[0]] + [w.shape[0] for w in weights]
         ws = self.workspace(sizes, 1, x.dtype)
         with one_blas_thread(), _quiet():
-            engine.forward(weights, biases, x.T, ws, self.kernels)
-            engine.backward(weights, x.T, y.T, ws, self.kernels)
+            engine.forward(weights, biases, x.T, ws, self.kernels, self.activations)
+            engine.backward(weights, x.T, y.T, ws, self.kernels, self.activations)
         return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
 
     def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
         rows = data.input_index(np.arange(data.n))
         with one_blas_thread(), _quiet():
-            outputs = engine.feedforward(weights, biases, prepared[rows], self.kernels)
+            outputs = engine.feedforward(weights, biases, prepared[rows], self.kernels,
+                                         activations=self.activations)
         finite = np.isfinite(outputs).all(axis=1)
         correct = np.count_nonzero((np.argmax(outputs, axis=1) == data.labels) & finite)
         return int(correct), int(np.count_nonzero(~finite))
@@ -164,7 +170,7 @@ class EngineBackend:
         except ValueError:
             return np.empty(0), _first_bad(x, weights[0].dtype), 0
         with one_blas_thread(), _quiet():
-            out = engine.feedforward(weights, biases, rows, self.kernels).T
+            out = engine.feedforward(weights, biases, rows, self.kernels, activations=self.activations).T
         return np.ascontiguousarray(out), -1, int(np.count_nonzero(~np.isfinite(out)))
 
 
@@ -175,19 +181,20 @@ class LoopBackend(EngineBackend):
 
     def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
         with _quiet():
-            return loop.backprop(weights, biases, x, y)
+            return loop.backprop(weights, biases, x, y, self.activations)
 
     def train_epoch(self, weights, biases, prepared, data: Examples, order, batch_size, eta,
                     check_finite=True) -> int:
         with _quiet():
             loop.train_epoch(weights, biases, prepared, data.targets, data.input_index(order),
-                             data.target_index(order), batch_size, eta)
+                             data.target_index(order), batch_size, eta, self.activations)
         return -(-order.shape[0] // batch_size)
 
     def count_correct(self, weights, biases, prepared, data: Examples) -> tuple[int, int]:
         rows = data.input_index(np.arange(data.n))
         with _quiet():
-            outputs = [loop.feedforward(weights, biases, prepared[i].reshape(-1, 1))[:, 0] for i in rows]
+            outputs = [loop.feedforward(weights, biases, prepared[i].reshape(-1, 1), self.activations)[:, 0]
+                       for i in rows]
         finite = [bool(np.isfinite(o).all()) for o in outputs]
         correct = sum(int(ok and np.argmax(o) == label) for o, ok, label in zip(outputs, finite, data.labels))
         return correct, finite.count(False)
@@ -198,7 +205,8 @@ class LoopBackend(EngineBackend):
         except ValueError:
             return np.empty(0), _first_bad(x, weights[0].dtype), 0
         with _quiet():
-            columns = [loop.feedforward(weights, biases, row.reshape(-1, 1))[:, 0] for row in rows]
+            columns = [loop.feedforward(weights, biases, row.reshape(-1, 1), self.activations)[:, 0]
+                       for row in rows]
         out = np.stack(columns, axis=1)
         return out, -1, int(np.count_nonzero(~np.isfinite(out)))
 
@@ -235,11 +243,20 @@ def _numba_problem() -> str | None:
     return None
 
 
-def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype):
+def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype,
+                 activations: Sequence[Activation] | None = None):
     """A fresh backend object for ``name`` (one of BACKENDS), for a network of ``sizes`` and
-    ``dtype``. ``auto`` without a working numba warns once per process and runs on NumPy;
-    ``numba`` without one is a BackendUnavailableError (an ImportError) saying what to do."""
+    ``dtype`` (and ``activations``, None for the book's sigmoids). ``auto`` without a working
+    numba warns once per process and runs on NumPy; ``numba`` without one is a
+    BackendUnavailableError (an ImportError) saying what to do."""
     global _warned
+    if activations is not None:
+        if name == "numba":
+            kinds = sorted({a.name for a in activations if a is not SIGMOID})
+            raise ValueError(f"backend 'numba' computes sigmoid neurons only, not {', '.join(kinds)}: "
+                             "use backend='numpy' or 'loop' (or 'auto', which picks 'numpy')")
+        if name == "auto":
+            name = "numpy"
     if name == "auto":
         problem = _numba_problem()
         if problem is None:
@@ -257,7 +274,7 @@ def make_backend(name: str, sizes: Sequence[int], dtype: np.dtype):
                                           "numba, or pass backend='numpy'")
         return FusedBackend(sizes, dtype)
     if name == "numpy":
-        return EngineBackend(sizes, dtype)
+        return EngineBackend(sizes, dtype, activations=activations)
     if name == "loop":
-        return LoopBackend(sizes, dtype)
+        return LoopBackend(sizes, dtype, activations=activations)
     raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")

@@ -18,7 +18,10 @@ With Δ^l the (m, n_l) deltas and ⊙ the Hadamard product, the book's four equa
     BP4  ∂C/∂W^l = (Δ^l)ᵀ A^{l-1}                      weight gradient: one product
 
 with σ'(Z) = A ⊙ (1 - A) read from the stored activations instead of a second exp.
-The elementwise parts come from a kernel registry (``matnet.core.kernels``).
+The elementwise parts come from a kernel registry (``matnet.core.kernels``). A network of
+other neurons (``matnet.core.activations``: one ``Activation`` per layer, ``activations``
+below; ``None`` is the book's sigmoids) computes f(Z) in the forward pass and f′(Z^l) from the
+stored weighted inputs in BP1 and BP2; BP3 and BP4 do not change.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from matnet.core.activations import Activation
 from matnet.core.kernels import Kernels, get_kernels
 
 Arrays = Sequence[np.ndarray]
+Activations = Sequence[Activation] | None
 
 
 class Workspace:
@@ -62,7 +67,8 @@ class Workspace:
 
 
 def forward(
-    weights: Arrays, biases: Arrays, x: np.ndarray, ws: Workspace, kernels: Kernels
+    weights: Arrays, biases: Arrays, x: np.ndarray, ws: Workspace, kernels: Kernels,
+    activations: Activations = None,
 ) -> np.ndarray:
     """Feed the (k, n_0) batch ``x`` forward, keeping every layer's activation in ``ws``.
 
@@ -70,16 +76,20 @@ def forward(
     """
     k = x.shape[0]
     a_prev = x
-    for w, b, z, a in zip(weights, biases, ws.z, ws.a):
+    for layer, (w, b, z, a) in enumerate(zip(weights, biases, ws.z, ws.a)):
         z_k, a_k = z[:k], a[:k]
         np.matmul(a_prev, w.T, out=z_k)
         z_k += b.T  # b is (n, 1): its transpose broadcasts along the rows
-        kernels.sigmoid(z_k, out=a_k)
+        if activations is None:
+            kernels.sigmoid(z_k, out=a_k)
+        else:
+            np.copyto(a_k, activations[layer].value(z_k.T).T)  # f sees neurons × examples
         a_prev = a_k
     return a_prev
 
 
-def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, kernels: Kernels) -> None:
+def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, kernels: Kernels,
+             activations: Activations = None) -> None:
     """BP1–BP4 for the batch whose forward pass is in ``ws``: gradients into ws.grad_*.
 
     ``x`` (k, n_0) and ``y`` (k, n_L) are the batch's inputs and one-hot targets. The
@@ -88,7 +98,11 @@ def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, kerne
     k = x.shape[0]
     depth = len(weights)
     last = depth - 1
-    kernels.output_delta(ws.a[last][:k], y, out=ws.delta[last][:k])  # BP1
+    if activations is None:
+        kernels.output_delta(ws.a[last][:k], y, out=ws.delta[last][:k])  # BP1
+    else:
+        f_prime = activations[last].derivative(ws.z[last][:k].T).T
+        np.multiply(ws.a[last][:k] - y, f_prime, out=ws.delta[last][:k])
     for layer in range(last, -1, -1):
         delta = ws.delta[layer][:k]
         a_prev = ws.a[layer - 1][:k] if layer > 0 else x
@@ -97,7 +111,11 @@ def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, kerne
         if layer > 0:
             back = ws.back[layer - 1][:k]
             np.matmul(delta, weights[layer], out=back)  # BP2: (Δ^{l+1} W^{l+1}) ...
-            kernels.hidden_delta(back, a_prev, out=ws.delta[layer - 1][:k])  # ... ⊙ σ'(Z^l)
+            if activations is None:
+                kernels.hidden_delta(back, a_prev, out=ws.delta[layer - 1][:k])  # ... ⊙ σ'(Z^l)
+            else:
+                f_prime = activations[layer - 1].derivative(ws.z[layer - 1][:k].T).T
+                np.multiply(back, f_prime, out=ws.delta[layer - 1][:k])  # ... ⊙ f'(Z^l)
 
 
 def gradients_finite(ws: Workspace) -> bool:
@@ -126,14 +144,15 @@ def sgd_step(
     ws: Workspace,
     kernels: Kernels,
     check_finite: bool = True,
+    activations: Activations = None,
 ) -> bool:
     """One mini-batch of SGD on the stacked batch x (k, n_0), y (k, n_L); updates in place.
 
     Returns False, leaving the parameters untouched, when ``check_finite`` and the gradient
     is not finite.
     """
-    forward(weights, biases, x, ws, kernels)
-    backward(weights, x, y, ws, kernels)
+    forward(weights, biases, x, ws, kernels, activations)
+    backward(weights, x, y, ws, kernels, activations)
     if check_finite and not gradients_finite(ws):
         return False
     apply_update(weights, biases, ws, eta, x.shape[0])
@@ -152,6 +171,7 @@ def train_epoch(
     ws: Workspace,
     kernels: Kernels,
     check_finite: bool = True,
+    activations: Activations = None,
 ) -> int:
     """One epoch of mini-batch SGD: example p is row x_rows[p] of x (N, n_0) with desired
     output row y_rows[p] of y (M, n_L).
@@ -169,7 +189,7 @@ def train_epoch(
         # mode="clip" gathers straight into the buffer; "raise" would go through a temporary.
         np.take(x, xr, axis=0, out=xb, mode="clip")
         np.take(y, yr, axis=0, out=yb, mode="clip")
-        if not sgd_step(weights, biases, xb, yb, eta, ws, kernels, check_finite):
+        if not sgd_step(weights, biases, xb, yb, eta, ws, kernels, check_finite, activations):
             return done
         done += 1
     return done
@@ -181,6 +201,7 @@ def feedforward(
     x: np.ndarray,
     kernels: Kernels | str = "numpy",
     chunk: int = 2048,
+    activations: Activations = None,
 ) -> np.ndarray:
     """Output activations (n, n_L) for the rows of x (n, n_0), ``chunk`` rows at a time.
 
@@ -200,16 +221,20 @@ def feedforward(
         part = np.asarray(x[start : start + chunk], dtype=dtype)
         k = part.shape[0]
         a = part.T
-        for w, b, buffer in zip(weights, biases, flat):
+        for layer, (w, b, buffer) in enumerate(zip(weights, biases, flat)):
             z = buffer[: w.shape[0] * k].reshape(w.shape[0], k)  # C-contiguous for any k
             np.matmul(w, a, out=z)
             z += b
-            kernels.sigmoid(z, out=z)
+            if activations is None:
+                kernels.sigmoid(z, out=z)
+            else:
+                np.copyto(z, activations[layer].value(z))
             a = z
         out[start : start + k] = a.T
     return out
 
 
-def predict(weights: Arrays, biases: Arrays, x: np.ndarray, kernels: Kernels | str = "numpy") -> np.ndarray:
+def predict(weights: Arrays, biases: Arrays, x: np.ndarray, kernels: Kernels | str = "numpy",
+            activations: Activations = None) -> np.ndarray:
     """The index of the most active output neuron for each row of x: (n,) int64."""
-    return np.argmax(feedforward(weights, biases, x, kernels), axis=1)
+    return np.argmax(feedforward(weights, biases, x, kernels, activations=activations), axis=1)

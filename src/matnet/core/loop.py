@@ -4,6 +4,10 @@ This is chapter 1–2's ``network.py`` written for Python 3: backpropagation run
 training example on (n, 1) column vectors and the mini-batch gradient is the sum of those
 per-example gradients. It deliberately shares no code with ``matnet.core.engine`` (not even the
 sigmoid), so that a bug in one cannot hide the same bug in the other.
+
+``neurons`` (optional everywhere) gives other neurons than the sigmoid, one per layer of
+weights: objects with ``name``, ``f`` and ``prime`` (``matnet.core.activations.Activation``);
+a layer named "sigmoid" still runs this module's own sigmoid. ``None`` is the book's network.
 """
 
 from __future__ import annotations
@@ -25,44 +29,53 @@ def sigmoid_prime(z):
     return sigmoid(z) * (1 - sigmoid(z))
 
 
-def feedforward(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], a: np.ndarray) -> np.ndarray:
+def _functions(neurons, depth: int) -> list[tuple]:
+    """(f, f′) for each of the ``depth`` layers: this module's sigmoid unless ``neurons`` says otherwise."""
+    if neurons is None:
+        return [(sigmoid, sigmoid_prime)] * depth
+    return [(sigmoid, sigmoid_prime) if n.name == "sigmoid" else (n.f, n.prime) for n in neurons]
+
+
+def feedforward(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], a: np.ndarray,
+                neurons=None) -> np.ndarray:
     """Output of the network for the (n_0, 1) input column ``a``."""
-    for b, w in zip(biases, weights):
-        a = sigmoid(np.dot(w, a) + b)
+    for b, w, (f, _) in zip(biases, weights, _functions(neurons, len(weights))):
+        a = f(np.dot(w, a) + b)
     return a
 
 
-def backprop(weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
+def backprop(weights, biases, x: np.ndarray, y: np.ndarray, neurons=None) -> tuple[list, list]:
     """(nabla_b, nabla_w): the gradient of the quadratic cost for one example, layer by layer.
 
     x is an (n_0, 1) column and y the (n_L, 1) desired output.
     """
+    functions = _functions(neurons, len(weights))
     nabla_b = [np.zeros(b.shape, b.dtype) for b in biases]
     nabla_w = [np.zeros(w.shape, w.dtype) for w in weights]
     activation = x
     activations = [x]  # layer by layer
     zs = []  # weighted inputs, layer by layer
-    for b, w in zip(biases, weights):
+    for b, w, (f, _) in zip(biases, weights, functions):
         z = np.dot(w, activation) + b
         zs.append(z)
-        activation = sigmoid(z)
+        activation = f(z)
         activations.append(activation)
-    delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
+    delta = (activations[-1] - y) * functions[-1][1](zs[-1])
     nabla_b[-1] = delta
     nabla_w[-1] = np.dot(delta, activations[-2].transpose())
     for layer in range(2, len(weights) + 1):
-        delta = np.dot(weights[-layer + 1].transpose(), delta) * sigmoid_prime(zs[-layer])
+        delta = np.dot(weights[-layer + 1].transpose(), delta) * functions[-layer][1](zs[-layer])
         nabla_b[-layer] = delta
         nabla_w[-layer] = np.dot(delta, activations[-layer - 1].transpose())
     return nabla_b, nabla_w
 
 
-def update_mini_batch(weights: list, biases: list, mini_batch, eta: float) -> None:
+def update_mini_batch(weights: list, biases: list, mini_batch, eta: float, neurons=None) -> None:
     """One gradient-descent step on a list of (x, y) columns; rebinds the list entries."""
     nabla_b = [np.zeros(b.shape, b.dtype) for b in biases]
     nabla_w = [np.zeros(w.shape, w.dtype) for w in weights]
     for x, y in mini_batch:
-        delta_nabla_b, delta_nabla_w = backprop(weights, biases, x, y)
+        delta_nabla_b, delta_nabla_w = backprop(weights, biases, x, y, neurons)
         nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
         nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
     step = eta / len(mini_batch)
@@ -79,6 +92,7 @@ def train_epoch(
     y_rows: np.ndarray,
     batch_size: int,
     eta: float,
+    neurons=None,
 ) -> None:
     """One epoch of the book's SGD: example p is row x_rows[p] of x (N, n_0) with one-hot row
     y_rows[p] of y (M, n_L).
@@ -88,7 +102,7 @@ def train_epoch(
     """
     columns = [(x[i].reshape(-1, 1), y[j].reshape(-1, 1)) for i, j in zip(x_rows, y_rows)]
     for start in range(0, len(columns), batch_size):
-        update_mini_batch(weights, biases, columns[start : start + batch_size], eta)
+        update_mini_batch(weights, biases, columns[start : start + batch_size], eta, neurons)
 
 
 def evaluate(weights, biases, test_data) -> int:
