@@ -86,6 +86,15 @@ def test_a_named_function_is_reported_under_its_name():
         Network(SIZES, activation=[(sum_, np.ones_like), "sigmoid", "sigmoid"])
 
 
+def test_a_function_that_writes_to_its_input_is_stopped():
+    def doubling(z):
+        z *= 2
+        return z
+
+    with pytest.raises(ValueError, match="read-only"):
+        Network(SIZES, activation=(doubling, np.ones_like))
+
+
 def test_the_fused_path_refuses_other_neurons_and_auto_picks_numpy():
     with pytest.raises(ValueError, match="backend 'numba' computes sigmoid neurons only, not linear, tanh"):
         Network(SIZES, backend="numba", activation=["linear", TANH, "sigmoid"])

@@ -7,9 +7,10 @@ or a list of them, one per layer of weights:
 - ``"sigmoid"``, the book's σ(z) = 1 / (1 + e^{−z}) (the default);
 - ``"linear"``, f(z) = z, f′(z) = 1;
 - a pair ``(f, f_prime)`` of your own functions, each taking a layer's weighted inputs as an
-  (n_l, m) array — one column per example, as the book's vectors — and returning an array of
-  that shape. A function may treat neurons differently, e.g. ``np.where(row == k, g(z), σ(z))``
-  with ``row`` the neuron index of each row, for one modified neuron
+  (n_l, m) array — one column per example, as the book's vectors; read-only, since the engine
+  keeps them for BP1 and BP2 — and returning an array of that shape. A function may treat
+  neurons differently, e.g. ``np.where(row == k, g(z), σ(z))`` with ``row`` the neuron index
+  of each row, for one modified neuron
   (``examples/modified_neuron.py``).
 
 A network of sigmoids only resolves to ``None``: the book's network, which every backend serves
@@ -46,7 +47,9 @@ class Activation:
         return self._checked(self.prime, "'s derivative", z)
 
     def _checked(self, fn: Elementwise, what: str, z: np.ndarray) -> np.ndarray:
-        out = np.asarray(fn(z))
+        frozen = z.view()  # the engine keeps z for BP1/BP2: a function must not write to it
+        frozen.flags.writeable = False
+        out = np.asarray(fn(frozen))
         if out.shape != z.shape or out.dtype.kind not in "biuf":
             raise ValueError(f"activation {self.name!r}{what} must return real numbers of the input's shape "
                              f"{z.shape}, got {out.dtype} of shape {out.shape}")
