@@ -304,6 +304,9 @@ def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
         repr(e.name) for e in EXPERIMENTS) in reproduce
 
 
+OUTPUT_FILES = ("json", "save", "plot", "errors", "gallery")  # None: not written, nothing to say
+
+
 @pytest.mark.parametrize("command", COMMANDS[1:])
 def test_every_option_shows_its_default_and_choices(capsys, command):
     """Each option that has a default says it (argparse's own words, or ours where the
@@ -314,7 +317,7 @@ def test_every_option_shows_its_default_and_choices(capsys, command):
             continue
         if action.default is not None and action.default is not False:  # 0 is a default to show
             assert f"(default: {action.default})" in text, (command, action.dest)
-        elif type(action) is argparse._StoreAction and action.dest not in ("json", "save", "plot"):
+        elif type(action) is argparse._StoreAction and action.dest not in OUTPUT_FILES:
             assert "default:" in (action.help or ""), (command, action.dest)  # says what None means
         if action.choices is not None:
             listed = "{" + ",".join(map(str, action.choices)) + "}"

@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
     train.add_argument("--json", default=None, metavar="FILE", help="write per-epoch accuracy and timing")
     train.add_argument("--save", default=None, metavar="FILE", help="save the trained network (.npz)")
+    train.add_argument("--plot", default=None, metavar="FILE.png",
+                       help="draw the learning curve: test accuracy per epoch (matplotlib)")
+    train.add_argument("--cost", action="store_true",
+                       help="also compute the training cost C after each epoch (one pass over the training "
+                            "images), into --json and --plot")
     train.add_argument("--no-check-finite", action="store_true",
                        help="the book's silent behaviour on divergence")
     train.set_defaults(run=cmd_train)
@@ -123,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = command("evaluate", "test-set accuracy and confusion matrix of a saved network")
     evaluate.add_argument("file", help="a network saved by 'matnet train --save' or Network.save")
     evaluate.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
+    evaluate.add_argument("--errors", default=None, metavar="FILE.png",
+                          help="draw the misclassified test digits, most confident first (matplotlib)")
+    evaluate.add_argument("--digits", type=_positive_int, default=50, metavar="N",
+                          help="--errors draws at most N digits")
+    evaluate.add_argument("--gallery", default=None, metavar="FILE.png",
+                          help="draw the first 8 correctly classified test digits of each class (matplotlib)")
     evaluate.set_defaults(run=cmd_evaluate)
 
     baseline = command("baseline", "the book's non-network baselines")
@@ -157,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
     reproduce.add_argument("--dtype", choices=DTYPES, default="float64", help="floating-point type")
     reproduce.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
+    reproduce.add_argument("--plot", default=None, metavar="FILE.png",
+                           help="draw every run of every row on shared axes, the book's figures dashed")
     reproduce.set_defaults(run=cmd_reproduce)
 
     bench = command("bench", "speedup report: the book's calls and every path, against the book's code")
@@ -203,18 +216,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
 
 
-class _Progress:
-    """A one-line progress indicator within an epoch, on a terminal only."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def __call__(self, done: int, total: int) -> None:
-        end = "\r" if done < total else "\r" + " " * 40 + "\r"
-        self.stream.write(f"  mini-batch {done}/{total}{end}")
-        self.stream.flush()
-
-
 def check_output_paths(**paths: str | None) -> None:
     """UsageError unless every given output path (``--option=path``) can be written, and no
     two name the same file: checked before the work, so the work is not lost after."""
@@ -259,7 +260,9 @@ def cmd_train(args) -> int:
     from matnet import datasets
 
     _check_mnist_sizes(args.sizes, "--sizes")
-    check_output_paths(save=args.save, json=args.json)
+    check_output_paths(save=args.save, json=args.json, plot=args.plot)
+    if args.plot:
+        check_plotting()
     data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     if args.seed is not None:
         np.random.seed(args.seed)
@@ -274,9 +277,15 @@ def cmd_train(args) -> int:
 
     def report(r) -> None:
         epochs.append({"epoch": r.epoch, "correct": r.correct, "n_test": r.n_test, "seconds": r.seconds})
-        print(f"Epoch {r.epoch}: {r.correct} / {r.n_test}  ({r.seconds:.3f} s)", flush=True)
+        cost = ""
+        if args.cost:
+            epochs[-1]["cost"] = training_cost(net, data.training)
+            cost = f", training cost {epochs[-1]['cost']:.5f}"
+        print(f"Epoch {r.epoch}: {r.correct} / {r.n_test}  ({r.seconds:.3f} s{cost})", flush=True)
 
-    progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+    from matnet.progress import EpochProgress
+
+    progress = EpochProgress(sys.stderr) if sys.stderr.isatty() else None  # piped: no slicing, no bar
     compile_seconds = net.prepare(args.batch_size)
     if compile_seconds >= 0.05:
         print(f"(numba compile or cache load: {compile_seconds:.2f} s, not counted below)", file=sys.stderr)
@@ -304,7 +313,44 @@ def cmd_train(args) -> int:
         "per_epoch": epochs,
         "best_accuracy": max((e["correct"] / e["n_test"] for e in epochs), default=None),
     }
-    return write_outputs(net, args.save, args.json, summary)
+    status = write_outputs(net, args.save, args.json, summary)
+    if args.plot:
+        from matnet import plots
+
+        costs = [e["cost"] for e in epochs] if args.cost else None
+        title = f"Network({args.sizes}), η = {args.eta:g}, mini-batch {args.batch_size}"
+        status = max(status, save_figure(plots.learning_curve(epochs, costs=costs, title=title), args.plot))
+    return status
+
+
+def training_cost(net, training) -> float:
+    """The book's quadratic cost C = 1/(2n) Σ_x ‖y(x) − a‖² over the training images."""
+    outputs = net.feedforward(training.images.T)  # (10, n)
+    outputs[training.labels, np.arange(training.labels.size)] -= 1.0
+    return float(0.5 * np.einsum("ij,ij->", outputs, outputs) / training.labels.size)
+
+
+def check_plotting() -> None:
+    """UsageError (one line, before any work) when matplotlib cannot be imported."""
+    from matnet import plots
+
+    try:
+        plots.require_matplotlib()
+    except plots.PlotUnavailableError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def save_figure(fig, path: str) -> int:
+    """Write ``fig`` to ``path`` atomically: 0, or 1 and one line on stderr when it cannot be."""
+    from matnet import plots
+
+    try:
+        plots.save(fig, path)
+    except OSError as exc:
+        print(f"matnet: cannot write the picture: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def write_outputs(net, save: str | None, json_path: str | None, summary: dict) -> int:
@@ -360,6 +406,9 @@ def cmd_evaluate(args) -> int:
             f"{args.file}: the network maps {n_in} inputs to {n_out} outputs; MNIST's test set "
             f"needs {N_PIXELS} inputs and {N_CLASSES} outputs"
         )
+    check_output_paths(errors=args.errors, gallery=args.gallery)
+    if args.errors or args.gallery:
+        check_plotting()
     test = datasets.load_mnist_test(args.data_dir, dtype=net.dtype)
     outputs = net.feedforward(test.images.T)
     predicted = np.argmax(outputs, axis=0)
@@ -371,7 +420,24 @@ def cmd_evaluate(args) -> int:
     print("     " + " ".join(f"{j:5d}" for j in range(n_out)))
     for i, row in enumerate(confusion):
         print(f"{i:3d}  " + " ".join(f"{v:5d}" for v in row))
-    return 0
+    status = 0
+    if args.errors or args.gallery:
+        from matnet import plots
+
+        rows = np.ascontiguousarray(outputs.T)  # (n, 10)
+        if args.errors:
+            wrong = plots.mistakes(test.labels, rows)
+            shown = wrong[: args.digits]
+            title = (f"{Path(args.file).name}: the {len(shown)} most confident of {len(wrong)} mistakes "
+                     "(true → predicted (output))")
+            fig = plots.digits_grid(test.images, test.labels, rows, shown, title=title)
+            status = max(status, save_figure(fig, args.errors))
+        if args.gallery:
+            shown = plots.gallery(test.labels, rows, per_class=8)
+            title = f"{Path(args.file).name}: correctly classified test digits (true = predicted (output))"
+            fig = plots.digits_grid(test.images, test.labels, rows, shown, columns=8, title=title)
+            status = max(status, save_figure(fig, args.gallery))
+    return status
 
 
 def cmd_baseline(args) -> int:
@@ -408,13 +474,17 @@ def _svm_baselines(args) -> int:
 
 def cmd_gradcheck(args) -> int:
     from matnet.gradcheck import cli_main
+    from matnet.progress import bar
 
-    return cli_main(args)
+    return cli_main(args, bar=bar)
 
 
 def cmd_reproduce(args) -> int:
     from matnet.experiments import reproduce
 
+    check_output_paths(plot=args.plot)
+    if args.plot:
+        check_plotting()
     return reproduce.cli_main(args)
 
 

@@ -33,6 +33,7 @@ TOLERANCE = 1e-6  # the CLI's pass mark for a float64 network
 # Components smaller than FLOOR_FACTOR × (the finite differences' rounding resolution) are
 # judged against that floor rather than their own size (see ``relative_error``).
 FLOOR_FACTOR = 1e8
+_REPORT_EVERY = 500  # parameters between two calls of numerical_gradient's on_parameters
 _SGD_ETA = 2.0**20  # a power of two: η/m·∇ is exact, and w − η/m·∇ swamps w's rounding
 
 
@@ -73,8 +74,10 @@ def numerical_gradient(
     y: np.ndarray,
     eps: float = 1e-5,
     neurons=None,
+    on_parameters: Callable[[int], None] | None = None,
 ) -> Gradient:
     """(nabla_b, nabla_w) of ``cost`` by central differences, shaped like biases and weights.
+    ``on_parameters(k)`` is told every time k more parameters are done (a progress bar).
 
     x is (n_0, m), y (n_L, m). Works on float64 copies; the arrays passed in are not touched.
     Perturbing layer l leaves the layers below it alone, so their output is computed once
@@ -104,6 +107,10 @@ def numerical_gradient(
                 c_down = _cost_from(layer, inputs[layer], ws, bs, y, fs)
                 flat[i] = original
                 out[i] = (c_up - c_down) / (up - down)
+                if on_parameters is not None and (i + 1) % _REPORT_EVERY == 0:
+                    on_parameters(_REPORT_EVERY)
+            if on_parameters is not None and flat.size % _REPORT_EVERY:
+                on_parameters(flat.size % _REPORT_EVERY)
     return nabla_b, nabla_w
 
 
@@ -314,10 +321,11 @@ def _seconds_per_call(fn: Callable[[], object], budget: float = 0.2) -> float:
     return float(np.median(times))
 
 
-def cli_main(args) -> int:
+def cli_main(args, bar=None) -> int:
     """``matnet gradcheck``: check backprop and the training backend on one example.
 
-    ``args`` has ``sizes``, ``backend``, ``seed`` and ``eps``. Prints the max relative errors,
+    ``args`` has ``sizes``, ``backend``, ``seed`` and ``eps``; ``bar(total, description, unit)``,
+    when given, makes the progress bar of the finite differences. Prints the max relative errors,
     the number of parameters, and the time of one backprop gradient against the finite
     differences. Returns 0 when both errors are below TOLERANCE, else 1.
     """
@@ -337,7 +345,11 @@ def cli_main(args) -> int:
     print(f"example: {described}")
 
     started = time.perf_counter()
-    numeric = numerical_gradient(net.weights, net.biases, x, y, args.eps)
+    steps = None if bar is None else bar(n_params, "finite differences", "parameter")  # the CLI's bar
+    numeric = numerical_gradient(net.weights, net.biases, x, y, args.eps,
+                                 on_parameters=None if steps is None else steps.update)
+    if steps is not None:
+        steps.close()
     fd_seconds = time.perf_counter() - started
     floor = noise_floor(net.weights, net.biases, x, y, args.eps)
     errors = {

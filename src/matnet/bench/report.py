@@ -579,6 +579,16 @@ def cli_main(args) -> int:
             print(f"matnet bench: unknown {kind} {', '.join(unknown)}; choose from: {', '.join(known)}",
                   file=sys.stderr)
             return 2
+    from tqdm import tqdm
+
+    from matnet.progress import bar
+
+    steps = bar(2 + (1 + len(calls) if calls else 0) + len(names), "bench", "step")  # one per line said
+
+    def say(message: str) -> None:
+        tqdm.write(message, file=sys.stderr)  # above the bar
+        steps.update(1)
+
     report = run(
         names,
         rounds=QUICK_ROUNDS if args.quick else FULL_ROUNDS,
@@ -588,8 +598,9 @@ def cli_main(args) -> int:
         paths=wl.CORE_PATHS if args.quick and not args.workload else None,
         calls=calls,
         call_rounds=QUICK_ROUNDS if args.quick else FULL_ROUNDS,
-        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+        progress=say,
     )
+    steps.close()
     if args.json:  # first: the measurements are what took minutes
         write_json(report, args.json)
     print(markdown(report), end="")

@@ -1,0 +1,140 @@
+"""Pictures a book reader looks at: learning curves, every run of the chapter-1 table, and the
+test digits a network gets wrong (or right).
+
+Each function returns a ``matplotlib.figure.Figure`` built without pyplot — shown as it is in a
+notebook, written with ``fig.savefig(path)`` — so drawing never switches the caller's
+backend. matplotlib is the optional ``plot`` extra (``pip install 'matnet[plot]'``); without
+it every function raises ``PlotUnavailableError``, one line saying so.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from matnet.errors import BackendUnavailableError
+
+SIDE = 28  # MNIST images are 28 × 28 pixels
+
+
+class PlotUnavailableError(BackendUnavailableError):
+    """matplotlib cannot be imported."""
+
+
+def require_matplotlib():
+    """matplotlib's ``Figure`` class; PlotUnavailableError (one line) without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:
+        raise PlotUnavailableError(f"drawing needs matplotlib, which cannot be imported ({exc}); "
+                                   "pip install 'matnet[plot]'") from None
+    return Figure
+
+
+def _figure(width: float, height: float):
+    return require_matplotlib()(figsize=(width, height), layout="constrained")
+
+
+def save(fig, path: str | os.PathLike[str], dpi: int = 110) -> None:
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf)."""
+    from matnet.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
+def _percent(correct: int | None, n_test: int) -> float:
+    return float("nan") if correct is None or not n_test else 100.0 * correct / n_test
+
+
+def learning_curve(epochs: Sequence[Mapping], *, costs: Sequence[float] | None = None, title: str = ""):
+    """Test accuracy (%) after each epoch; with ``costs``, the training cost per epoch on a
+    second axis. ``epochs`` holds ``{"epoch", "correct", "n_test"}`` per epoch — what
+    ``matnet train --json`` writes as ``per_epoch``, or ``dataclasses.asdict`` of the
+    ``EpochReport`` that ``SGD(on_epoch=...)`` hands over."""
+    fig = _figure(6.4, 4.0)
+    ax = fig.subplots()
+    x = [int(e["epoch"]) for e in epochs]
+    ax.plot(x, [_percent(e["correct"], e["n_test"]) for e in epochs], marker="o", markersize=3,
+            color="C0", label="test accuracy")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.grid(alpha=0.3)
+    if costs is not None:
+        if len(costs) != len(x):
+            raise ValueError(f"costs has {len(costs)} values for {len(x)} epochs")
+        cost_axis = ax.twinx()
+        cost_axis.plot(x, list(costs), color="C3", marker="s", markersize=3, label="training cost")
+        cost_axis.set_ylabel("training cost C", color="C3")
+    ax.set_title(title or "learning curve")
+    return fig
+
+
+def runs_figure(rows: Sequence[tuple[str, Sequence[Sequence[float]], float | None]], *, title: str = ""):
+    """Every run of every row on shared axes: ``rows`` holds (label, the runs' accuracies per
+    epoch as fractions, the book's figure as a fraction or None). A row's runs share a colour;
+    the book's figure is a dashed line of that colour."""
+    fig = _figure(7.5, 4.8)
+    ax = fig.subplots()
+    for i, (label, runs, book) in enumerate(rows):
+        color = f"C{i % 10}"
+        for j, accuracies in enumerate(runs):
+            ax.plot(range(len(accuracies)), [100 * a for a in accuracies], color=color, alpha=0.8,
+                    linewidth=1.2, label=label if j == 0 else None)
+        if book is not None:
+            ax.axhline(100 * book, color=color, linestyle="--", linewidth=1, alpha=0.7)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)")
+    ax.xaxis.set_major_locator(_integer_ticks())
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center right", fontsize="small", title="one line per seed; dashed: the book",
+              title_fontsize="small")
+    ax.set_title(title or "the book's chapter-1 experiments, every run")
+    return fig
+
+
+def mistakes(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+    """Indices of the misclassified examples, most confident mistake first. ``outputs`` is
+    (n, 10); the confidence is the winning output's activation (ties keep test-set order)."""
+    predicted = outputs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    return wrong[np.argsort(-outputs[wrong, predicted[wrong]], kind="stable")]
+
+
+def digits_grid(images: np.ndarray, labels: np.ndarray, outputs: np.ndarray, indices: Sequence[int], *,
+                columns: int = 10, title: str = ""):
+    """The test images ``indices`` (rows of ``images``, (n, 784)) in that order, each titled
+    "true → predicted (confidence)"; ``outputs`` (n, 10) are the network's activations."""
+    indices = list(indices)
+    rows = max(1, -(-len(indices) // columns))
+    fig = _figure(1.1 * columns, 1.25 * rows + 0.4)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, i in zip(axes, indices):
+        predicted = int(outputs[i].argmax())
+        ax.imshow(images[i].reshape(SIDE, SIDE), cmap="gray_r", vmin=0.0, vmax=1.0)
+        mark = "→" if predicted != labels[i] else "="
+        ax.set_title(f"{int(labels[i])} {mark} {predicted} ({outputs[i, predicted]:.2f})", fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def gallery(labels: np.ndarray, outputs: np.ndarray, per_class: int = 8) -> list[int]:
+    """Indices of the first ``per_class`` correctly classified examples of each digit, digit by digit."""
+    right = outputs.argmax(axis=1) == labels
+    return [int(i) for digit in range(outputs.shape[1])
+            for i in np.flatnonzero(right & (labels == digit))[:per_class]]
