@@ -91,11 +91,21 @@ def test_every_run_of_every_row_is_a_line_and_the_books_figure_is_dashed():
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [90, 90]
 
 
-def test_train_plot_draws_what_the_json_says(mnist, tmp_path, capsys):
+def test_train_plot_draws_what_the_json_says(mnist, tmp_path, capsys, monkeypatch):
+    drawn = []
+
+    def learning_curve(epochs, *, costs=None, title=""):
+        fig = plots_learning_curve(epochs, costs=costs, title=title)
+        drawn.append([list(line.get_ydata()) for ax in fig.axes for line in ax.get_lines()])
+        return fig
+
+    plots_learning_curve = plots.learning_curve
+    monkeypatch.setattr(plots, "learning_curve", learning_curve)
     curve, summary = tmp_path / "curve.png", tmp_path / "run.json"
     assert cli.main(["train", "--epochs", "2", "--seed", "0", "--cost", "--plot", str(curve),
                      "--json", str(summary)]) == 0
     epochs = json.loads(summary.read_text())["per_epoch"]
+    assert drawn == [[[100 * e["correct"] / e["n_test"] for e in epochs], [e["cost"] for e in epochs]]]
     assert [set(e) for e in epochs] == [{"epoch", "correct", "n_test", "seconds", "cost"}] * 2
     assert epochs[1]["cost"] < epochs[0]["cost"]
     out = capsys.readouterr().out
