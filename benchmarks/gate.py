@@ -179,16 +179,30 @@ def measure_ratio(state: wl.State, fast: str, slow: str, rounds: int, slowdown: 
 # ------------------------------------------------------------------------------- compare
 
 
+def shared_cpu() -> set[int] | None:
+    """The one CPU both workers of a comparison run on (they take turns, so they never compete):
+    on a VM one logical CPU can be steadily slower than the other — a busy sibling thread, a
+    noisy neighbour — and two workers left to the scheduler each keep to one, which biases
+    their ratio by that difference for a whole run (seen here: 0.80x and 1.29x in one run of
+    two identical trees). None where affinity cannot be set."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return {min(os.sched_getaffinity(0))}
+
+
 class Worker:
     """A gate_worker.py process importing the matnet found under ``source`` (a src folder)."""
 
-    def __init__(self, source: Path, names: Sequence[str], slowdown: float = 1.0):
+    def __init__(self, source: Path, names: Sequence[str], slowdown: float = 1.0,
+                 cpus: set[int] | None = None):
         env = {**os.environ, "PYTHONPATH": str(source), "MATNET_GATE_SLOWDOWN": str(slowdown),
                "MATNET_DATA": os.environ.get("MATNET_DATA", str(ROOT / "data" / "mnist")),  # one copy
                "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
         self.process = subprocess.Popen([sys.executable, str(WORKER), *names], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                         cwd=tempfile.gettempdir())
+        if cpus is not None:
+            os.sched_setaffinity(self.process.pid, cpus)  # before it loads anything
         ready = self.process.stdout.readline().strip()
         if not ready.startswith("ready "):
             error = self.process.stderr.read()[-1500:]
@@ -240,9 +254,10 @@ def compare(names: Sequence[str], baseline_src: Path, current_src: Path, rounds:
             clearly_slower: float, slowdown: float = 1.0, say: Say = print) -> list[Outcome]:
     """Each call in ``names``, the two versions in turn for ``rounds`` rounds (the order
     reversed every other round), judged by ``judge_slowdown``."""
-    old = Worker(baseline_src, names)
+    cpus = shared_cpu()
+    old = Worker(baseline_src, names, cpus=cpus)
     try:
-        new = Worker(current_src, names, slowdown)
+        new = Worker(current_src, names, slowdown, cpus=cpus)
     except RuntimeError:
         old.close()
         raise
