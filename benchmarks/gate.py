@@ -183,8 +183,8 @@ def shared_cpu() -> set[int] | None:
     """The one CPU both workers of a comparison run on (they take turns, so they never compete):
     on a VM one logical CPU can be steadily slower than the other — a busy sibling thread, a
     noisy neighbour — and two workers left to the scheduler each keep to one, which biases
-    their ratio by that difference for a whole run (seen here: 0.80x and 1.29x in one run of
-    two identical trees). None where affinity cannot be set."""
+    their ratio by that difference for a whole run (seen here: 0.80x and 1.29x in one run, for
+    two commits with the same code on those paths; pinned, 1.01x). None where affinity cannot be set."""
     if not hasattr(os, "sched_getaffinity"):
         return None
     return {min(os.sched_getaffinity(0))}
