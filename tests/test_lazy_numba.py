@@ -158,24 +158,21 @@ def test_without_numba_auto_runs_on_numpy_with_one_warning(without_numba):
     assert report["refused"].endswith(": pip install numba, or pass backend='numpy'")
 
 
-def test_without_numba_the_cli_says_so_in_one_line(without_numba):
-    result = python("", blocker=without_numba,
-                    args=("-m", "matnet", "gradcheck", "--sizes", "5,3,2", "--backend", "numba"))
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert lines[0].startswith("matnet gradcheck: error: cannot build a network of sizes [5, 3, 2]: "
-                               "backend 'numba' needs numba")
+NEEDS_DATA = pytest.mark.skipif(not os.environ.get("MATNET_DATA"), reason="MATNET_DATA is not set")
 
 
-@pytest.mark.skipif(not os.environ.get("MATNET_DATA"), reason="MATNET_DATA is not set")
-def test_without_numba_reproduce_says_so_in_one_line(without_numba):
-    result = python("", blocker=without_numba,
-                    args=("-m", "matnet", "reproduce", "--epochs", "1", "--backend", "numba"))
-    assert result.returncode == 1
+@pytest.mark.parametrize(("args", "status", "line"), [
+    (("gradcheck", "--sizes", "5,3,2", "--backend", "numba"), 2,
+     "matnet gradcheck: error: cannot build a network of sizes [5, 3, 2]: backend 'numba' needs numba"),
+    pytest.param(("reproduce", "--epochs", "1", "--backend", "numba"), 1,
+                 "matnet reproduce: backend 'numba' needs numba, but numba ", marks=NEEDS_DATA),
+], ids=["gradcheck", "reproduce"])
+def test_without_numba_the_cli_says_so_in_one_line(without_numba, args, status, line):
+    result = python("", blocker=without_numba, args=("-m", "matnet", *args))
+    assert result.returncode == status
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert lines[0].startswith("matnet reproduce: backend 'numba' needs numba, but numba ")
+    assert lines[0].startswith(line)
 
 
 @pytest.mark.slow

@@ -28,6 +28,7 @@ class PlotUnavailableError(BackendUnavailableError):
 def require_matplotlib():
     """matplotlib's ``Figure`` class; PlotUnavailableError (one line) without matplotlib."""
     try:
+        import matplotlib  # noqa: F401  (first: a cached matplotlib.figure must not hide its absence)
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise PlotUnavailableError(f"drawing needs matplotlib, which cannot be imported ({exc}); "

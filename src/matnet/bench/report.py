@@ -514,16 +514,15 @@ def _footnote(report: dict, scaled: bool) -> str:
 
 
 def plot(report: dict, path: str | os.PathLike[str]) -> None:
-    """A bar chart of speedups over the loop, one group of bars per workload (matplotlib)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """A bar chart of speedups over the book, one group of bars per workload (matplotlib), written
+    atomically; drawn on a pyplot-free Figure (``matnet.plots``), so the caller's backend stays."""
+    from matnet import plots
 
     results = [r for r in report["workloads"] if any("speedup" in e for e in r["paths"].values())]
     paths = [p for p in _present_paths(results) if p not in ("book", "loop")]
     height = 0.8 / max(len(paths), 1)
-    fig, ax = plt.subplots(figsize=(8.0, 1.5 + 0.12 * len(results) * max(len(paths), 1)))
+    fig = plots.require_matplotlib()(figsize=(8.0, 1.5 + 0.12 * len(results) * max(len(paths), 1)))
+    ax = fig.subplots()
     for i, p in enumerate(paths):  # one horizontal bar per path, grouped by workload
         ys = [j + (i - (len(paths) - 1) / 2) * height for j in range(len(results))]
         xs = [r["paths"].get(p, {}).get("speedup", 0.0) for r in results]
@@ -537,8 +536,7 @@ def plot(report: dict, path: str | os.PathLike[str]) -> None:
     ax.grid(axis="x", linewidth=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    plots.save(fig, path, dpi=120)
 
 
 def write_json(report: dict, path: str | os.PathLike[str]) -> None:
@@ -554,9 +552,11 @@ def write_json(report: dict, path: str | os.PathLike[str]) -> None:
 def cli_main(args) -> int:
     """``matnet bench [--quick] [--json FILE] [--plot FILE.png] [--call NAME ...] [--workload NAME ...]``."""
     if args.plot:
+        from matnet.plots import PlotUnavailableError, require_matplotlib
+
         try:
-            import matplotlib  # noqa: F401
-        except ImportError:
+            require_matplotlib()
+        except PlotUnavailableError:
             print("matnet bench: --plot needs matplotlib, which is not installed "
                   "(pip install 'matnet[plot]')", file=sys.stderr)
             return 2
