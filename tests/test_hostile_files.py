@@ -1,5 +1,8 @@
 """Hostile files, built for real: each is refused quickly, naming the file and the problem,
-having allocated no more than the honest data it claims (checked under a real RLIMIT_AS cap)."""
+having allocated no more than the honest data it claims (checked under a real RLIMIT_AS cap).
+
+"Quickly" is measured in CPU seconds of this process (``time.process_time``), not wall-clock:
+the work a refusal does, which a busy machine does not change."""
 
 from __future__ import annotations
 
@@ -60,11 +63,11 @@ def idx_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_gzip_bomb_stops_at_the_size_the_header_announces(idx_bomb: Path) -> None:
     assert idx_bomb.stat().st_size < 1.1 * MiB  # 1 GiB inflated, for a MB on disk
-    started = time.perf_counter()
+    started = time.process_time()
     bomb_message = r"more than 1048576 trailing bytes after the 100x28x28"
     with pytest.raises(CorruptDataError, match=bomb_message) as caught:
         idx.read_images(idx_bomb, None)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert caught.value.path == idx_bomb
 
 
@@ -202,10 +205,10 @@ def test_hostile_pickles_are_refused(tmp_path: Path, case: str) -> None:
     content, reason = HOSTILE_PICKLES[case]
     path = tmp_path / "mnist.pkl.gz"
     path.write_bytes(gzip.compress(content))
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(CorruptDataError, match=reason) as caught:
         book_pickle.load_mnist_pickle(path)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert caught.value.path == path
 
 
@@ -231,10 +234,10 @@ def small_pickle() -> bytes:
 def test_a_gzip_bomb_after_the_pickles_end_is_not_inflated(tmp_path: Path) -> None:
     path = tmp_path / "mnist.pkl.gz"
     path.write_bytes(gzip_bomb(small_pickle(), 1024 * MiB))
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(CorruptDataError, match=r"more than 1048576 trailing bytes after the pickle's STOP"):
         book_pickle.load_mnist_pickle(path)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
 
 
 def test_hostile_pickles_under_a_memory_cap(tmp_path: Path) -> None:
@@ -363,10 +366,10 @@ def test_a_network_of_100000_layers_is_refused_in_a_short_message(tmp_path: Path
 def test_hostile_network_files_are_refused(tmp_path: Path, case: str) -> None:
     make, reason = HOSTILE_NETWORKS[case]
     path = make(tmp_path / "net.npz")
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ModelFileError, match=reason) as caught:
         io.read_network(path)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert str(path) in str(caught.value)
 
 
