@@ -279,7 +279,7 @@ def help_text(*args: str, capsys) -> str:
     return capsys.readouterr().out
 
 
-COMMANDS = ["", "train", "evaluate", "baseline", "gradcheck", "reproduce", "bench"]
+COMMANDS = ["", "train", "evaluate", "baseline", "gradcheck", "reproduce", "sweep", "bench"]
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
@@ -304,7 +304,7 @@ def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
         repr(e.name) for e in EXPERIMENTS) in reproduce
 
 
-OUTPUT_FILES = ("json", "save", "plot", "errors", "gallery")  # None: not written, nothing to say
+OUTPUT_FILES = ("json", "save", "plot", "errors", "gallery", "out")  # None: not written, nothing to say
 
 
 @pytest.mark.parametrize("command", COMMANDS[1:])

@@ -220,7 +220,7 @@ def test_sizes_without_an_order_are_refused(sizes):
         ({"seed": 1.5}, TypeError, "seed must be an int ≥ 0, got 1.5 (float)"),
         ({"seed": True}, TypeError, "seed must be an int ≥ 0, got True (bool)"),
         ({"rng": 42}, TypeError,
-         "rng must be a numpy.random.Generator, got 42 (int) (pass seed= for an int)"),
+         "rng must be a numpy.random.Generator or a matnet BookRandom, got 42 (int) (pass seed= for an int)"),
         ({"seed": 1, "rng": np.random.default_rng(1)}, ValueError, "give seed or rng, not both"),
     ],
 )
@@ -231,7 +231,8 @@ def test_bad_seed_or_rng_is_one_clear_line(kwargs, error, message):
 
 
 def test_a_random_state_is_not_taken_for_a_generator():
-    with pytest.raises(TypeError, match=r"^rng must be a numpy\.random\.Generator, got .*\(RandomState\)$"):
+    expected = r"^rng must be a numpy\.random\.Generator or a matnet BookRandom, got .*\(RandomState\)$"
+    with pytest.raises(TypeError, match=expected):
         Network(SIZES, rng=np.random.RandomState(0))
 
 

@@ -1,5 +1,5 @@
 """Progress bars (matnet.progress): drawn on a terminal, nothing when piped; the long
-commands drive them (train per mini-batch, reproduce per epoch, gradcheck per parameter)."""
+commands drive them (train per mini-batch, reproduce and sweep per run, gradcheck per parameter)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import matnet.cli
-from matnet.experiments import reproduce
+from matnet.experiments import records, reproduce
 from matnet.experiments.reproduce import EXPERIMENTS, Experiment, Run
 from matnet.network import Network
 
@@ -82,24 +82,18 @@ def test_table_has_one_row_per_experiment_in_order():
 
 
 @pytest.fixture(scope="module")
-def command(mnist) -> tuple[str, str, list[Run]]:
+def command(mnist, tmp_path_factory) -> tuple[str, str, list[Run]]:
     """stdout and stderr of ``matnet reproduce --epochs 2 --seeds 2 --only 'no hidden layer'``,
-    and the runs it made (recorded on their way from ``run_experiment`` to the table)."""
-    made: list[Run] = []
-
-    def recording(*args, **kwargs) -> list[Run]:
-        runs = run_experiment(*args, **kwargs)
-        made.extend(runs)
-        return runs
-
-    run_experiment = reproduce.run_experiment
+    and the runs it made (kept, as they finished, in its ``--out`` file)."""
+    runs_file = tmp_path_factory.mktemp("reproduce") / "runs.jsonl"
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reproduce, "run_experiment", recording)
         patch.setattr(sys, "stdout", out)
         patch.setattr(sys, "stderr", err)
-        status = matnet.cli.main(["reproduce", "--epochs", str(EPOCHS), "--seeds", "2", "--only", ROW])
+        status = matnet.cli.main(["reproduce", "--epochs", str(EPOCHS), "--seeds", "2", "--only", ROW,
+                                  "--out", str(runs_file)])
     assert status == 0, err.getvalue()
+    made = [Run(r["parameters"]["seed"], r["accuracies"], r["seconds"]) for r in records.read(runs_file)[0]]
     return out.getvalue(), err.getvalue(), made
 
 

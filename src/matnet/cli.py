@@ -1,4 +1,4 @@
-"""``matnet`` command line: train, evaluate, baseline, reproduce, gradcheck, bench.
+"""``matnet`` command line: train, evaluate, baseline, reproduce, sweep, gradcheck, bench.
 
 Each subcommand parses its arguments here and hands the work to the module that owns it.
 Every user mistake ends in one line on stderr, never a traceback: exit status 2 for a request
@@ -91,6 +91,52 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _list_of(item, name: str):
+    """An argparse type: comma-separated values of ``item``'s type."""
+
+    def parse(text: str) -> list:
+        values = [item(part.strip()) for part in text.split(",") if part.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"{name} needs at least one value, got {text!r}")
+        return values
+
+    return parse
+
+
+def _seeds(text: str) -> list[int]:
+    """Seeds as ``0-9`` (inclusive), ``3`` or a comma-separated mix such as ``0,2,5-7``."""
+    seeds: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, dash, last = part.partition("-")
+        low = _seed(first)
+        high = _seed(last) if dash else low
+        if high < low:
+            raise argparse.ArgumentTypeError(f"the seed range {part!r} is empty (write it low-high)")
+        seeds += range(low, high + 1)
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
+    return list(dict.fromkeys(seeds))
+
+
+def _add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Where the runs execute, and the JSON-lines file they are kept in (sweep, reproduce)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                       help="run N at a time in local processes (joblib; one BLAS thread each) "
+                            "(default: 1, in this process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="send the runs to the Dask cluster at ADDRESS, e.g. tcp://host:8786, "
+                            "with pip install 'matnet[dask]' (default: none, run here)")
+    where.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                       help="send the runs to Ray: the cluster at ADDRESS, or without it "
+                            "$RAY_ADDRESS or a new local Ray, with pip install 'matnet[ray]' "
+                            "(default: none, run here)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --out and run only the others")
+    parser.add_argument("--retries", type=_non_negative_int, default=2,
+                        help="times a run is scheduled again after its worker process died")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from matnet.experiments.reproduce import EXPERIMENTS
 
@@ -170,7 +216,29 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
     reproduce.add_argument("--plot", default=None, metavar="FILE.png",
                            help="draw every run of every row on shared axes, the book's figures dashed")
+    reproduce.add_argument("--out", default=None, metavar="FILE.jsonl",
+                           help="also keep each run, as it finishes, in this JSON-lines file")
+    _add_executor_options(reproduce)
     reproduce.set_defaults(run=cmd_reproduce)
+
+    sweep = command("sweep", "a grid of book-mode runs (layer sizes × η × mini-batch × seeds), "
+                             "on local cores, Dask or Ray; a JSON-lines file and a summary table out")
+    sweep.add_argument("--sizes", type=_sizes, action="append", default=None,
+                       help="layer sizes of one network (repeatable) (default: 784,30,10)")
+    sweep.add_argument("--eta", type=_list_of(_positive_float, "--eta"), default="3", metavar="η,…",
+                       help="learning rates, comma-separated")
+    sweep.add_argument("--seeds", type=_seeds, default="0", metavar="SEEDS",
+                       help="seeds of each cell, e.g. 0-9 or 0,3,5-7")
+    sweep.add_argument("--epochs", type=_positive_int, default=30, help="epochs per run")
+    sweep.add_argument("--batch-size", type=_list_of(_positive_int, "--batch-size"), default="10",
+                       metavar="M,…", help="mini-batch sizes, comma-separated")
+    sweep.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
+    sweep.add_argument("--dtype", choices=DTYPES, default="float64", help="floating-point type")
+    sweep.add_argument("--data-dir", default=None, metavar="DIR", help=data_dir)
+    sweep.add_argument("--out", required=True, metavar="FILE.jsonl",
+                       help="the JSON-lines file: one record per finished run, appended as it finishes")
+    _add_executor_options(sweep)
+    sweep.set_defaults(run=cmd_sweep)
 
     bench = command("bench", "speedup report: the book's calls and every path, against the book's code")
     bench.add_argument("--quick", action="store_true",
@@ -479,10 +547,20 @@ def cmd_gradcheck(args) -> int:
     return cli_main(args, bar=bar)
 
 
+def cmd_sweep(args) -> int:
+    args.sizes = args.sizes or [[N_PIXELS, 30, N_CLASSES]]
+    for sizes in args.sizes:
+        _check_mnist_sizes(sizes, "--sizes")
+    check_output_paths(out=args.out)
+    from matnet.experiments import sweep
+
+    return sweep.cli_main(args)
+
+
 def cmd_reproduce(args) -> int:
     from matnet.experiments import reproduce
 
-    check_output_paths(plot=args.plot)
+    check_output_paths(plot=args.plot, out=args.out)
     if args.plot:
         check_plotting()
     return reproduce.cli_main(args)

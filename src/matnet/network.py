@@ -11,8 +11,10 @@ Swap one import and the book's shell session runs unchanged, only faster::
 Book mode (the default) uses random numbers exactly as the book does: initial biases, then
 weights, from ``np.random.randn``, and one ``random.shuffle`` of the training list per
 epoch — so after ``np.random.seed(s); random.seed(s)`` matnet follows the book's trajectory.
-``Network(sizes, seed=s)`` (or ``rng=``) is the non-book mode: an isolated
-``np.random.Generator`` draws the parameters and the shuffles, touching no global state.
+``Network(sizes, rng=BookRandom(s))`` draws those same numbers from a state of its own, as
+``matnet sweep`` runs do. ``Network(sizes, seed=s)`` (or ``rng=`` a Generator) is the
+non-book mode: an isolated ``np.random.Generator`` draws the parameters and the shuffles,
+touching no global state.
 
 Each call turns the book's data formats into rows of matrices once (``matnet.core.inputs``:
 the loader's lists are found again as rows of its arrays, without copying), then runs on a
@@ -36,6 +38,7 @@ from matnet.core.activations import names as activation_names
 from matnet.core.activations import resolve as resolve_activations
 from matnet.core.backends import BACKENDS, make_backend
 from matnet.core.kernels import numpy_kernels
+from matnet.core.shuffle import BookRandom, book_permutation
 from matnet.errors import DivergenceError
 
 
@@ -108,7 +111,7 @@ class Network:
         backend: str = "auto",
         dtype=np.float64,
         seed: int | None = None,
-        rng: np.random.Generator | None = None,
+        rng: np.random.Generator | BookRandom | None = None,
         check_finite: bool = True,
         activation="sigmoid",
         _initialise: bool = True,
@@ -146,13 +149,19 @@ class Network:
         from the standard normal distribution in float64 (the book's numbers; a float32
         network gets them rounded), drawn in chunks straight into arrays of this dtype."""
         _check_memory(self.sizes, self.dtype)
-        draw = np.random.randn if self._rng is None else self._rng.standard_normal
+        if self._rng is None:
+            draw = np.random.randn
+        elif isinstance(self._rng, BookRandom):
+            draw = self._rng.numpy.randn
+        else:
+            draw = self._rng.standard_normal
         self.biases = [self._draw(draw, (y, 1)) for y in self.sizes[1:]]
         self.weights = [self._draw(draw, (y, x)) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
     def _draw(self, draw, shape: tuple[int, int]) -> np.ndarray:
         if self.dtype == np.float64:
-            return np.asarray(draw(*shape) if draw is np.random.randn else draw(shape))
+            book_style = not isinstance(self._rng, np.random.Generator)  # randn(rows, columns)
+            return np.asarray(draw(*shape) if book_style else draw(shape))
         out = np.empty(shape, self.dtype)
         flat = out.reshape(-1)
         for start in range(0, flat.size, _DRAW_CHUNK):  # the same stream as one big draw
@@ -454,11 +463,10 @@ class Network:
 
     def _shuffle(self, n: int) -> np.ndarray:
         """This epoch's permutation of the current order, drawn as the book draws it."""
-        if self._rng is not None:
+        if isinstance(self._rng, np.random.Generator):
             return self._rng.permutation(n)
-        from matnet.core.shuffle import book_permutation
-
-        return book_permutation(n)  # consumes `random` exactly as random.shuffle(list) would
+        # consumes `random` (or BookRandom's own) exactly as random.shuffle(list) would
+        return book_permutation(n, None if self._rng is None else self._rng.python)
 
     def _run_epoch(self, j, params, prepared, data, order, batch_size, eta, on_progress) -> None:
         n_batches = -(-order.shape[0] // batch_size)

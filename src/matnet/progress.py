@@ -1,4 +1,4 @@
-"""Progress bars for the long commands (train, reproduce, bench, gradcheck), drawn by tqdm.
+"""Progress bars for the long commands (train, reproduce, sweep, bench, gradcheck), drawn by tqdm.
 
 A bar appears only when its stream is a terminal: piped or redirected output (a log, CI, a
 test) gets nothing extra. The bars are transient (``leave=False``): the lines a command prints
@@ -19,6 +19,11 @@ def bar(total: int, description: str, unit: str = "it", stream: TextIO | None = 
     stream = sys.stderr if stream is None else stream
     return tqdm(total=total, desc=description, unit=unit, file=stream, leave=False, dynamic_ncols=True,
                 disable=not _is_terminal(stream), mininterval=0.2)
+
+
+def write(line: str, stream: TextIO | None = None) -> None:
+    """Print ``line`` to ``stream`` (default stderr) above any bar there, which is redrawn below it."""
+    tqdm.write(line, file=sys.stderr if stream is None else stream)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -83,18 +83,18 @@ def _kernel():
     return _compiled
 
 
-def _compiled_permutation(n: int) -> np.ndarray:
-    version, internal, gauss = random.getstate()
+def _compiled_permutation(n: int, source=random) -> np.ndarray:
+    version, internal, gauss = source.getstate()
     mt = np.array(internal[:_N], dtype=np.uint64)
     pos = np.array([internal[_N]], dtype=np.int64)
     perm = _kernel()(n, mt, pos)
-    random.setstate((version, (*(int(w) for w in mt), int(pos[0])), gauss))
+    source.setstate((version, (*(int(w) for w in mt), int(pos[0])), gauss))
     return perm
 
 
-def _python_permutation(n: int) -> np.ndarray:
+def _python_permutation(n: int, source=random) -> np.ndarray:
     perm = list(range(n))
-    random.shuffle(perm)
+    source.shuffle(perm)
     return np.array(perm, dtype=np.int64)
 
 
@@ -128,10 +128,29 @@ def _compiles() -> bool:
         return False
 
 
-def book_permutation(n: int) -> np.ndarray:
-    """The (n,) int64 permutation ``random.shuffle`` would apply to an n-item list now,
-    advancing ``random``'s global state exactly as that call would."""
+def book_permutation(n: int, source: random.Random | None = None) -> np.ndarray:
+    """The (n,) int64 permutation ``source.shuffle`` would apply to an n-item list now,
+    advancing ``source``'s state exactly as that call would (default: ``random``'s global state)."""
     global _verified
     if _verified is None:
         _verified = _compiles() and _compiled_path_is_exact()
-    return _compiled_permutation(n) if _verified else _python_permutation(n)
+    source = random if source is None else source
+    return _compiled_permutation(n, source) if _verified else _python_permutation(n, source)
+
+
+class BookRandom:
+    """Book mode's random numbers in a state of their own: the parameters from
+    ``np.random.RandomState(seed).randn``, the shuffles from ``random.Random(seed)``.
+
+    These are the very numbers that ``np.random.seed(seed); random.seed(seed)`` give the
+    book's session, but no other code of the process can draw from them in between (a Dask
+    worker's own threads use ``random``), and they leave the global state alone.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.numpy = np.random.RandomState(seed)
+        self.python = random.Random(seed)
+
+    def __repr__(self) -> str:
+        return f"BookRandom({self.seed})"

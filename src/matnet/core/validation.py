@@ -57,9 +57,13 @@ def check_seed(seed: object) -> int:
     return int(seed)
 
 
-def check_rng(rng: object) -> np.random.Generator:
-    """A ``np.random.Generator`` (``np.random.default_rng(s)``), not a seed or a RandomState."""
-    if not isinstance(rng, np.random.Generator):
+def check_rng(rng: object):
+    """A ``np.random.Generator`` (``np.random.default_rng(s)``) or a ``BookRandom``, not a seed
+    or a RandomState."""
+    from matnet.core.shuffle import BookRandom
+
+    if not isinstance(rng, (np.random.Generator, BookRandom)):
         hint = " (pass seed= for an int)" if isinstance(rng, numbers.Integral) else ""
-        raise TypeError(f"rng must be a numpy.random.Generator, got {rng!r:.60} ({type(rng).__name__}){hint}")
+        raise TypeError(f"rng must be a numpy.random.Generator or a matnet BookRandom, got {rng!r:.60} "
+                        f"({type(rng).__name__}){hint}")
     return rng

@@ -1,23 +1,24 @@
 """``matnet reproduce``: the book's chapter-1 experiments, several seeds each, as a Markdown table.
 
-Every run is the book's session in book mode (``np.random.seed(s); random.seed(s)``, then
-``Network(sizes).SGD(training_data, 30, 10, eta, test_data)``) on the real MNIST split.
+Every run computes the book's session in book mode (the numbers of
+``np.random.seed(s); random.seed(s); Network(sizes).SGD(training_data, 30, 10, eta, test_data)``)
+on the real MNIST split, on the machinery of ``matnet sweep`` (``--jobs N``, ``--scheduler``,
+``--ray``, ``--out``/``--resume``; see :mod:`matnet.experiments.runs`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import random
 import statistics
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm import tqdm
 
-from matnet import datasets, progress
-from matnet.network import EpochReport, Network
+from matnet import progress
+from matnet.experiments.runs import RunSpec
+from matnet.experiments.scheduling import Executor
+from matnet.experiments.sweep import report_failures, run_grid
 
 
 @dataclass(frozen=True)
@@ -48,37 +49,10 @@ class Run:
     seconds: list[float]
 
 
-def run_experiment(
-    experiment: Experiment,
-    data: datasets.Split,
-    epochs: int,
-    batch_size: int,
-    backend: str,
-    dtype: np.dtype | type = np.float64,
-    on_epoch: Callable[[], None] | None = None,
-) -> list[Run]:
-    """Train ``experiment.seeds`` networks (seeds 0, 1, ...) and record every epoch
-    (``on_epoch()`` is called after each, e.g. to advance a progress bar)."""
-    runs = []
-    for seed in range(experiment.seeds):
-        np.random.seed(seed)
-        random.seed(seed)
-        net = Network(list(experiment.sizes), backend=backend, dtype=dtype)
-        net.prepare(batch_size)
-        run = Run(seed, [], [])
-
-        def record(report: EpochReport, run: Run = run) -> None:
-            run.accuracies.append(report.correct / report.n_test)
-            run.seconds.append(report.seconds)
-            if on_epoch is not None:
-                on_epoch()
-
-        net.SGD(data.training, epochs, batch_size, experiment.eta, test_data=data.test, verbose=False,
-                on_epoch=record)
-        runs.append(run)
-        tqdm.write(f"  {experiment.name}, seed {seed}: best {max(run.accuracies):.2%}, "
-                   f"last {run.accuracies[-1]:.2%}", file=sys.stderr)  # above a progress bar, if any
-    return runs
+def specs(experiment: Experiment, epochs: int, batch_size: int, backend: str, dtype: str) -> list[RunSpec]:
+    """The experiment's runs: seeds 0, 1, ..., each the book's session in book mode."""
+    return [RunSpec(experiment.sizes, experiment.eta, seed, epochs, batch_size, dtype, backend)
+            for seed in range(experiment.seeds)]
 
 
 def table(rows: list[tuple[Experiment, list[Run]]], epochs: int, dtype: np.dtype) -> str:
@@ -110,18 +84,29 @@ def cli_main(args) -> int:
               f"choose from {names}", file=sys.stderr)
         return 2
     chosen = [e for e in EXPERIMENTS if not args.only or e.name in args.only]
-    plot = getattr(args, "plot", None)  # its path and matplotlib are checked by the CLI
-    data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     if args.seeds:
         chosen = [dataclasses.replace(e, seeds=args.seeds) for e in chosen]
+    plot = getattr(args, "plot", None)  # its path and matplotlib are checked by the CLI
+    dtype = str(np.dtype(args.dtype))
+    planned = [(e, specs(e, args.epochs, args.batch_size, args.backend, dtype)) for e in chosen]
+    names = {spec.key(): e.name for e, runs in planned for spec in runs}
+
+    def finished(record: dict) -> None:
+        spec = RunSpec.from_parameters(record["parameters"])
+        progress.write(f"  {names[spec.key()]}, seed {spec.seed}: best {max(record['accuracies']):.2%}, "
+                       f"last {record['accuracies'][-1]:.2%}")
+
+    outcome = run_grid([spec for _, runs in planned for spec in runs], args.out, Executor.from_args(args),
+                       resume=args.resume, data_dir=args.data_dir, retries=args.retries,
+                       on_record=finished, label="reproduce")
+    report_failures(outcome.failures, args.out, "reproduce")
     rows = []
-    epochs = progress.bar(sum(e.seeds for e in chosen) * args.epochs, "reproduce", "epoch")
-    for experiment in chosen:
-        runs = run_experiment(experiment, data, args.epochs, args.batch_size, args.backend, args.dtype,
-                              on_epoch=lambda: epochs.update(1))
-        rows.append((experiment, runs))
-    epochs.close()
-    print(table(rows, args.epochs, args.dtype))
+    for experiment, runs in planned:
+        done = [outcome.records[spec.key()] for spec in runs if spec.key() in outcome.records]
+        if done:
+            made = [Run(r["parameters"]["seed"], r["accuracies"], r["seconds"]) for r in done]
+            rows.append((experiment, made))
+    print(table(rows, args.epochs, np.dtype(args.dtype)))
     if plot:
         from matnet import plots
 
@@ -130,4 +115,4 @@ def cli_main(args) -> int:
         title = f"the book's chapter-1 experiments: every seed, {args.dtype}"
         plots.save(plots.runs_figure(lines, title=title), plot)
         print(f"wrote {plot}", file=sys.stderr)
-    return 0
+    return 1 if outcome.failures else 0

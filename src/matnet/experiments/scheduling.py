@@ -1,0 +1,190 @@
+"""Where a sweep's runs execute: joblib's backends, chosen by ``--jobs``, ``--scheduler`` or ``--ray``.
+
+- ``--jobs N`` (default 1): joblib's loky processes on this machine, one run per process
+  (``--jobs 1`` runs in this process);
+- ``--scheduler tcp://host:8786``: the workers of a Dask distributed cluster (``matnet[dask]``),
+  through joblib's ``dask`` backend;
+- ``--ray [ADDRESS]``: a Ray cluster (``matnet[ray]``), through ``ray.util.joblib``.
+
+Results come back as runs finish (in waves of one run per CPU on Ray, whose joblib backend
+returns no generator), and each goes to ``on_record`` at once. A worker that dies takes
+down the runs it was running — on loky, the runs in flight beside it too, as loky restarts its
+pool — and those are scheduled again, each up to ``retries`` times; Dask reschedules such
+a run itself. A run that raises is reported with its error and not retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from matnet.errors import UsageError
+from matnet.experiments.runs import RunSpec, train
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where runs go: ``jobs`` local processes, or a Dask scheduler's address, or Ray
+    (``ray`` is its address, ``""`` for ``ray.init()``'s default: $RAY_ADDRESS or a new local Ray)."""
+
+    jobs: int = 1
+    scheduler: str | None = None
+    ray: str | None = None
+
+    @classmethod
+    def from_args(cls, args) -> Executor:
+        """From the command line's ``--jobs``, ``--scheduler`` and ``--ray``."""
+        return cls(args.jobs or 1, args.scheduler, args.ray)
+
+    @property
+    def local(self) -> bool:
+        return not self.scheduler and self.ray is None
+
+    def describe(self) -> str:
+        if self.scheduler:
+            return f"Dask cluster at {self.scheduler}"
+        if self.ray is not None:
+            return f"Ray ({self.ray or 'ray.init() default'})"
+        return "this process" if self.jobs == 1 else f"{self.jobs} local processes (joblib, loky)"
+
+
+@dataclass(frozen=True)
+class Failure:
+    spec: RunSpec
+    reason: str
+
+
+def execute(
+    specs: Iterable[RunSpec],
+    executor: Executor,
+    on_record: Callable[[dict], None],
+    *,
+    data_dir: str | None = None,
+    retries: int = 2,
+) -> list[Failure]:
+    """Run every spec where ``executor`` says, calling ``on_record(record)`` in this process as
+    each run finishes; returns the runs that did not finish (an error, or their worker died
+    more than ``retries`` times). KeyboardInterrupt stops the runs in flight and propagates."""
+    pending = list(specs)
+    attempts: Counter[RunSpec] = Counter()
+    failures: list[Failure] = []
+    with _backend(executor) as (n_jobs, streams):
+        lost_worker = _worker_lost_errors()
+        while pending:
+            batch, pending = pending, []
+            started: list[RunSpec] = []  # handed to joblib: at most one wave beyond those finished
+            finished: set[RunSpec] = set()
+
+            def calls(batch: list[RunSpec] = batch, started: list[RunSpec] = started) -> Iterator:
+                from joblib import delayed
+
+                for spec in batch:
+                    started.append(spec)
+                    yield delayed(train)(spec, data_dir)
+
+            try:
+                for record in _results(calls(), n_jobs, streams):
+                    spec = RunSpec.from_parameters(record["parameters"])
+                    finished.add(spec)
+                    if "error" in record:
+                        failures.append(Failure(spec, record["error"]))
+                    else:
+                        on_record(record)
+            except lost_worker as error:
+                in_flight = [spec for spec in started if spec not in finished]
+                print(f"matnet: a worker died ({type(error).__name__}) with {len(in_flight)} run(s) "
+                      "in flight; they are scheduled again", file=sys.stderr)
+                for spec in in_flight:
+                    attempts[spec] += 1
+                    if attempts[spec] > retries:
+                        failures.append(Failure(spec, f"its worker died {attempts[spec]} times"))
+                    else:
+                        pending.append(spec)
+                pending += batch[len(started):]
+    return failures
+
+
+def _results(calls: Iterator, n_jobs: int, streams: bool) -> Iterator[dict]:
+    from joblib import Parallel, effective_n_jobs
+
+    if streams:
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1,
+                            pre_dispatch="n_jobs")(calls)
+        return
+    width = effective_n_jobs(n_jobs)
+    with Parallel(n_jobs=n_jobs, batch_size=1) as parallel:  # the same workers for every wave
+        while wave := list(itertools.islice(calls, width)):
+            yield from parallel(wave)
+
+
+@contextlib.contextmanager
+def _backend(executor: Executor) -> Iterator[tuple[int, bool]]:
+    """joblib configured for ``executor``: yields its ``n_jobs`` and whether results stream."""
+    from joblib import parallel_config
+
+    if executor.scheduler:
+        client = _dask_client(executor.scheduler)
+        with client, parallel_config(backend="dask"):
+            yield -1, True
+    elif executor.ray is not None:
+        ray = _start_ray(executor.ray)
+        try:
+            with parallel_config(backend="ray"):
+                yield -1, False
+        finally:
+            ray.shutdown()
+    elif executor.jobs == 1:
+        yield 1, True
+    else:  # one BLAS thread per process: runs on neighbouring cores do not fight
+        with parallel_config(backend="loky", inner_max_num_threads=1):
+            yield executor.jobs, True
+
+
+def _dask_client(address: str):
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs Dask's distributed scheduler: "
+                         "pip install 'matnet[dask]'") from None
+    try:
+        return Client(address, timeout="5s")
+    except (OSError, ValueError, TypeError) as error:
+        raise UsageError(f"--scheduler {address}: cannot connect ({error})") from None
+
+
+def _start_ray(address: str):
+    try:
+        import ray
+        from ray.util.joblib import register_ray
+    except ImportError:
+        raise UsageError("--ray needs Ray: pip install 'matnet[ray]'") from None
+    try:
+        ray.init(address=address or None, log_to_driver=False, include_dashboard=False)
+    except (ConnectionError, ValueError, RuntimeError) as error:
+        raise UsageError(f"--ray {address}: cannot start or join Ray ({error})") from None
+    register_ray()
+    logging.getLogger("ray.util.multiprocessing.pool").setLevel(logging.ERROR)  # joblib's context=
+    return ray
+
+
+def _worker_lost_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions by which each backend says a worker process died under a run."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from joblib.externals.loky.process_executor import BrokenProcessPool as LokyBrokenPool
+
+    errors: list[type[BaseException]] = [BrokenProcessPool, LokyBrokenPool]
+    with contextlib.suppress(ImportError):
+        from distributed import KilledWorker
+
+        errors.append(KilledWorker)
+    if "ray" in sys.modules:
+        from ray.exceptions import RayActorError, WorkerCrashedError
+
+        errors += [RayActorError, WorkerCrashedError]
+    return tuple(errors)

@@ -1,0 +1,179 @@
+"""``matnet sweep``: a grid of book-mode runs in, a JSON-lines file and a summary table out.
+
+Each run is one seed of one cell (sizes, η, mini-batch size, dtype, backend); see
+:mod:`matnet.experiments.runs`. Runs execute where :mod:`matnet.experiments.scheduling` sends
+them, and each finished run is appended to the ``--out`` file at once, so an interrupted sweep
+loses only the runs in flight and ``--resume`` runs only what the file lacks. The summary (best,
+mean and spread of each cell's best accuracies) is computed from the file.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from matnet import datasets, progress
+from matnet.errors import UsageError
+from matnet.experiments import records
+from matnet.experiments.runs import RunSpec, check
+from matnet.experiments.scheduling import Executor, Failure, execute
+
+
+def grid(
+    sizes: Sequence[Sequence[int]],
+    etas: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    epochs: int = 30,
+    batch_sizes: Sequence[int] = (10,),
+    dtype: str = "float64",
+    backend: str = "auto",
+) -> list[RunSpec]:
+    """Every combination, seeds innermost (a cell's runs are scheduled together), duplicates
+    dropped. Raises UsageError for a grid that cannot run, before anything is scheduled."""
+    given = {"--sizes": sizes, "--eta": etas, "--seeds": seeds, "--batch-size": batch_sizes}
+    for name, values in given.items():
+        if not values:
+            raise UsageError(f"{name} is empty: the grid has no runs")
+    if any(not eta > 0 for eta in etas):  # also refuses NaN
+        raise UsageError(f"--eta must be positive, got {', '.join(f'{eta:g}' for eta in etas)}")
+    if epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {epochs}")
+    specs = [RunSpec(tuple(s), float(eta), seed, epochs, batch, dtype, backend)
+             for s in sizes for eta in etas for batch in batch_sizes for seed in seeds]
+    return list(dict.fromkeys(specs))
+
+
+@dataclass
+class Outcome:
+    """What a sweep left: every record in the file for its runs, and what did not finish."""
+
+    records: dict[tuple, dict] = field(default_factory=dict)  # by RunSpec.key()
+    failures: list[Failure] = field(default_factory=list)
+    skipped: int = 0  # already in the file (--resume)
+
+
+def run_grid(
+    specs: list[RunSpec],
+    out: str | None,
+    executor: Executor,
+    *,
+    resume: bool = False,
+    data_dir: str | None = None,
+    retries: int = 2,
+    on_record: Callable[[dict], None] | None = None,
+    label: str = "sweep",
+) -> Outcome:
+    """Run the specs the ``out`` file lacks (all of them without ``resume``; the file must then
+    not exist yet), appending each record as it arrives. ``out=None`` keeps records in memory."""
+    outcome = Outcome()
+    intact = 0
+    if out is not None:
+        existing, intact = records.read(out)
+        if existing and not resume:
+            raise UsageError(f"--out {out} already holds {len(existing)} run(s): add --resume to "
+                             "finish that sweep, or choose another file")
+        wanted = {spec.key() for spec in specs}
+        for record in existing:
+            key = RunSpec.from_parameters(record["parameters"]).key()
+            if key in wanted:
+                outcome.records[key] = record
+        outcome.skipped = len(outcome.records)
+    todo = [spec for spec in specs if spec.key() not in outcome.records]
+    if executor.local:  # what every run would refuse, and the data (downloaded if missing): once
+        for spec in {(spec.backend, spec.dtype): spec for spec in todo}.values():
+            check(spec)
+        for dtype in dict.fromkeys(spec.dtype for spec in todo):
+            datasets.load_mnist(data_dir, dtype=dtype)
+    if outcome.skipped:
+        print(f"matnet {label}: {outcome.skipped} of {len(specs)} runs already in {out}; "
+              f"running the other {len(todo)} on {executor.describe()}", file=sys.stderr)
+    bar = progress.bar(len(todo), label, "run")
+    appender = records.Appender(out, intact) if out is not None and todo else None
+
+    def arrived(record: dict) -> None:
+        if appender is not None:
+            appender.append(record)
+        outcome.records[RunSpec.from_parameters(record["parameters"]).key()] = record
+        bar.update(1)
+        if on_record is not None:
+            on_record(record)
+
+    try:
+        outcome.failures = execute(todo, executor, arrived, data_dir=data_dir, retries=retries)
+    except KeyboardInterrupt:
+        kept = len(outcome.records)
+        if out is None:
+            message = f"{kept} run(s) had finished; none is kept without --out FILE"
+        else:
+            message = f"{kept} finished run(s) are in {out}; the same command with --resume runs the rest"
+        print(f"matnet {label}: {message}", file=sys.stderr)
+        raise
+    finally:
+        bar.close()
+        if appender is not None:
+            appender.close()
+    return outcome
+
+
+def describe_run(record: dict) -> str:
+    """One line for a finished run, printed as it arrives."""
+    p = record["parameters"]
+    accuracies = record["accuracies"]
+    best = f"best {max(accuracies):.2%}, " if accuracies else ""
+    return (f"  {p['sizes']}, η = {p['eta']:g}, mini-batch {p['batch_size']}, seed {p['seed']}: "
+            f"{best}last {accuracies[-1]:.2%} ({record['run_seconds']:.1f} s)")
+
+
+def summary(found: Iterable[dict]) -> str:
+    """The Markdown table of each cell: runs, best, mean and spread of the runs' best-epoch
+    accuracies, mean accuracy after the last epoch, median seconds per epoch."""
+    cells: dict[tuple, list[dict]] = {}
+    for record in found:
+        cells.setdefault(RunSpec.from_parameters(record["parameters"]).cell(), []).append(record)
+    lines = [
+        "| network | η | mini-batch | epochs | dtype | backend | runs | best | mean of bests "
+        "| spread (min – max) | std | mean last | s / epoch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for runs in cells.values():
+        p = runs[0]["parameters"]
+        bests = [max(r["accuracies"]) for r in runs]
+        lasts = [r["accuracies"][-1] for r in runs]
+        std = f"{statistics.stdev(bests):.2%}" if len(bests) > 1 else "–"
+        seconds = statistics.median(s for r in runs for s in r["seconds"])
+        lines.append(
+            f"| [{', '.join(map(str, p['sizes']))}] | {p['eta']:g} | {p['batch_size']} | {p['epochs']} "
+            f"| {p['dtype']} | {p['backend']} | {len(runs)} | {max(bests):.2%} "
+            f"| {statistics.mean(bests):.2%} | {min(bests):.2%} – {max(bests):.2%} | {std} "
+            f"| {statistics.mean(lasts):.2%} | {seconds:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def report_failures(failures: list[Failure], out: str | None, label: str) -> None:
+    for failure in failures:
+        print(f"matnet {label}: {failure.spec.command()} did not finish: {failure.reason}", file=sys.stderr)
+    if failures and out is not None:
+        print(f"matnet {label}: the file {out} has every other run; the same command with --resume "
+              "runs the missing ones", file=sys.stderr)
+
+
+def cli_main(args) -> int:
+    specs = grid(args.sizes, args.eta, args.seeds, epochs=args.epochs, batch_sizes=args.batch_size,
+                 dtype=str(args.dtype), backend=args.backend)
+    executor = Executor.from_args(args)
+    started = time.perf_counter()
+    outcome = run_grid(specs, args.out, executor, resume=args.resume, data_dir=args.data_dir,
+                       retries=args.retries, label="sweep",
+                       on_record=lambda record: progress.write(describe_run(record)))
+    ran = len(outcome.records) - outcome.skipped
+    print(f"matnet sweep: {ran} run(s) in {time.perf_counter() - started:.1f} s on {executor.describe()}",
+          file=sys.stderr)
+    report_failures(outcome.failures, args.out, "sweep")
+    found, _ = records.read(args.out)
+    print(summary(record for record in found if "accuracies" in record))
+    return 1 if outcome.failures else 0
