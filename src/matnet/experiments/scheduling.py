@@ -97,15 +97,13 @@ def execute(
                         on_record(record)
             except lost_worker as error:
                 in_flight = [spec for spec in started if spec not in finished]
+                attempts.update(in_flight)
+                again = [spec for spec in in_flight if attempts[spec] <= retries]
+                failures += [Failure(spec, f"its worker died {attempts[spec]} times")
+                             for spec in in_flight if attempts[spec] > retries]
                 print(f"matnet: a worker died ({type(error).__name__}) with {len(in_flight)} run(s) "
-                      "in flight; they are scheduled again", file=sys.stderr)
-                for spec in in_flight:
-                    attempts[spec] += 1
-                    if attempts[spec] > retries:
-                        failures.append(Failure(spec, f"its worker died {attempts[spec]} times"))
-                    else:
-                        pending.append(spec)
-                pending += batch[len(started):]
+                      f"in flight; {len(again)} of them scheduled again", file=sys.stderr)
+                pending += again + batch[len(started):]
     return failures
 
 
