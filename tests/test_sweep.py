@@ -102,6 +102,14 @@ def test_a_bad_grid_fails_before_anything_runs_or_is_written(argv, message, tmp_
     assert not out.exists()
 
 
+def test_resume_needs_the_file_to_resume(tmp_path, capsys):
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir()
+    argv = ["reproduce", "--epochs", "1", "--resume", "--data-dir", str(empty)]
+    status, _, err = run_cli(argv, capsys)
+    assert status == 2 and "--resume continues the runs of an --out file" in err
+
+
 def test_an_existing_file_needs_resume(tmp_path, capsys):
     out = tmp_path / "runs.jsonl"
     record = {"parameters": RunSpec((784, 10), 3.0, 0, 1).parameters(), "accuracies": [0.5], "seconds": [0.1]}

@@ -71,6 +71,8 @@ def run_grid(
     not exist yet), appending each record as it arrives. ``out=None`` keeps records in memory."""
     outcome = Outcome()
     intact = 0
+    if resume and out is None:
+        raise UsageError("--resume continues the runs of an --out file: name it with --out FILE")
     if out is not None:
         existing, intact = records.read(out)
         if existing and not resume:
