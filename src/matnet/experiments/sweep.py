@@ -124,10 +124,9 @@ def run_grid(
 def describe_run(record: dict) -> str:
     """One line for a finished run, printed as it arrives."""
     p = record["parameters"]
-    accuracies = record["accuracies"]
-    best = f"best {max(accuracies):.2%}, " if accuracies else ""
+    accuracies = record["accuracies"]  # one per epoch, at least one
     return (f"  {p['sizes']}, η = {p['eta']:g}, mini-batch {p['batch_size']}, seed {p['seed']}: "
-            f"{best}last {accuracies[-1]:.2%} ({record['run_seconds']:.1f} s)")
+            f"best {max(accuracies):.2%}, last {accuracies[-1]:.2%} ({record['run_seconds']:.1f} s)")
 
 
 def summary(found: Iterable[dict]) -> str:
