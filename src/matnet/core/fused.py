@@ -102,14 +102,15 @@ def _update_swept(w, g, hit, d, m, rows, indptr, indices, values, cursor, chunk,
             if end == start:
                 continue
             cursor[e] = end
-            for q in range(start, end):
-                hit[indices[q]] = 1
+            first, last = np.uint64(start), np.uint64(end)  # unsigned: no wraparound below
+            for q in range(first, last):
+                hit[np.uint64(indices[q])] = 1
             for kb in range(d.shape[1]):
                 dd = local_array(BLOCK, d.dtype)
                 for c in range(BLOCK):
                     dd[c] = d[e, kb, c]
-                for q in range(start, end):
-                    j = indices[q]
+                for q in range(first, last):
+                    j = np.uint64(indices[q])
                     v = values[q]
                     for c in range(BLOCK):
                         g[j, kb, c] += v * dd[c]
@@ -139,8 +140,8 @@ def _apply_hit(w, g, hit, step):
 def _update_single(w, d, indptr, indices, values, i, step):
     """BP4 and the update of the first layer for a batch of one (CSR row i): each pixel's
     row is stepped directly, w[j] -= step · (x_j δ), as the sum of one term."""
-    for q in range(indptr[i], indptr[i + 1]):
-        j = indices[q]
+    for q in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):  # unsigned: no wraparound
+        j = np.uint64(indices[q])
         v = values[q]
         for kb in range(w.shape[1]):
             gj = local_array(BLOCK, w.dtype)

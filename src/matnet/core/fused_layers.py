@@ -7,6 +7,11 @@ each block of the sum held in registers. Every sum runs over the inputs in ascen
 one fused multiply-add per term, and every kernel uses these same blocks, so training,
 evaluation, ``feedforward`` and ``backprop`` agree to the last bit.
 
+The hot loops index with unsigned integers (``np.uint64``): for a signed index it cannot
+prove non-negative, numba adds Python's negative-index wraparound (a shift, an and and an
+add, per array access) to every pixel of every example; dropping it made the epoch and the
+evaluation ~10% faster, with the same bits.
+
 All functions are inlined into the compiled kernels that call them (training in
 ``matnet.core.fused``, evaluation in ``matnet.core.fused_predict``, one column in
 ``matnet.core.fused_column``).
@@ -46,13 +51,13 @@ def activate(a, kb, n, flush):
 def forward_sparse(w, b, a, indptr, indices, values, i):
     """First layer's weighted input for CSR row i into a (blocks, BLOCK):
     b + Σ_q values[q] · w[indices[q]], pixels in ascending order."""
-    start, stop = indptr[i], indptr[i + 1]
+    start, stop = np.uint64(indptr[i]), np.uint64(indptr[i + 1])
     for kb in range(a.shape[0]):
         acc = local_array(BLOCK, a.dtype)
         for c in range(BLOCK):
             acc[c] = b[kb, c]
         for q in range(start, stop):  # the hot loop: acc stays in registers
-            j = indices[q]
+            j = np.uint64(indices[q])  # unsigned: no negative-index wraparound in the loop
             v = values[q]
             for c in range(BLOCK):
                 acc[c] += v * w[j, kb, c]
