@@ -131,6 +131,7 @@ def test_an_interrupted_sweep_loses_only_the_runs_in_flight_and_resumes(tmp_path
     assert status == 130, stderr
     kept = len(records.read(out)[0])
     assert f"{kept} finished run(s) are in {out}; the same command with --resume runs the rest" in stderr
+    assert "Warning" not in stderr and "Traceback" not in stderr, stderr  # joblib's advice is not shown
     status, _, stderr = finish(start_sweep(out, "--jobs", "2", "--resume"))
     assert status == 0, stderr
     assert f"{kept} of 6 runs already in" in stderr

@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import logging
 import sys
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -88,13 +89,14 @@ def execute(
                     yield delayed(train)(spec, data_dir)
 
             try:
-                for record in _results(calls(), n_jobs, streams):
-                    spec = RunSpec.from_parameters(record["parameters"])
-                    finished.add(spec)
-                    if "error" in record:
-                        failures.append(Failure(spec, record["error"]))
-                    else:
-                        on_record(record)
+                with _quiet_cancellation(), contextlib.closing(_results(calls(), n_jobs, streams)) as results:
+                    for record in results:
+                        spec = RunSpec.from_parameters(record["parameters"])
+                        finished.add(spec)
+                        if "error" in record:
+                            failures.append(Failure(spec, record["error"]))
+                        else:
+                            on_record(record)
             except lost_worker as error:
                 in_flight = [spec for spec in started if spec not in finished]
                 attempts.update(in_flight)
@@ -105,6 +107,16 @@ def execute(
                       f"in flight; {len(again)} of them scheduled again", file=sys.stderr)
                 pending += again + batch[len(started):]
     return failures
+
+
+@contextlib.contextmanager
+def _quiet_cancellation() -> Iterator[None]:
+    """Without joblib's advice, when a sweep is stopped (Ctrl-C), that the runs it cancelled
+    could have been fewer: the sweep says itself what it kept."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*tasks which were still being processed by the workers "
+                                r"have been cancelled", category=UserWarning)
+        yield
 
 
 def _results(calls: Iterator, n_jobs: int, streams: bool) -> Iterator[dict]:

@@ -107,10 +107,10 @@ def run_grid(
     try:
         outcome.failures = execute(todo, executor, arrived, data_dir=data_dir, retries=retries)
     except KeyboardInterrupt:
-        kept = len(outcome.records)
         if out is None:
-            message = f"{kept} run(s) had finished; none is kept without --out FILE"
-        else:
+            message = f"{len(outcome.records)} run(s) had finished; none is kept without --out FILE"
+        else:  # counted in the file: the interrupt may have come between a write and its count
+            kept = len(records.read(out)[0])
             message = f"{kept} finished run(s) are in {out}; the same command with --resume runs the rest"
         print(f"matnet {label}: {message}", file=sys.stderr)
         raise
