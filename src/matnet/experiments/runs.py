@@ -27,6 +27,7 @@ from importlib import metadata
 import numpy as np
 
 from matnet import datasets
+from matnet.bench.report import blas_summary
 from matnet.core.backends import make_backend
 from matnet.core.threads import one_blas_thread
 from matnet.network import BookRandom, EpochReport, Network
@@ -95,6 +96,7 @@ def train(spec: RunSpec, data_dir: str | None = None) -> dict:
 
             net.SGD(data.training, spec.epochs, spec.batch_size, spec.eta, test_data=data.test,
                     verbose=False, on_epoch=record)
+            ran_with = versions()  # inside: the BLAS threads the run had
     except Exception as error:  # reported with the run; the others go on
         return {"parameters": spec.parameters(), "worker": worker(),
                 "error": "".join(traceback.format_exception_only(error)).strip()}
@@ -105,7 +107,7 @@ def train(spec: RunSpec, data_dir: str | None = None) -> dict:
         "compile_seconds": compile_seconds,
         "run_seconds": time.perf_counter() - started,
         "worker": {**worker(), "loaded_data": loaded_here},
-        "versions": versions(),
+        "versions": ran_with,
     }
 
 
@@ -120,19 +122,13 @@ def worker() -> dict:
 
 
 def versions() -> dict:
-    """What the numbers may depend on: the packages, the interpreter and the BLAS that ran."""
-    found = {"python": platform.python_version(), "machine": platform.machine()}
+    """What the numbers may depend on: the packages, the interpreter and the BLAS that ran
+    (as the bench reports it: library, version, kernel, threads)."""
+    found = {"python": platform.python_version(), "machine": platform.machine(),
+             "blas": blas_summary().removeprefix("BLAS: ")}
     for package in ("matnet", "numpy", "numba"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             found[package] = None
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return found
-    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
-    if blas:
-        found["blas"] = f"{blas[0].get('internal_api')} {blas[0].get('version')} " \
-                        f"({blas[0].get('architecture')})"
     return found
