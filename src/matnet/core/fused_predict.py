@@ -35,11 +35,15 @@ def _finite_argmax(out, n):
 @blocked_njit(inline="always")
 def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush):
     """Every layer's activations of examples rows[first : first+count] into acts[l][0:count],
-    a layer at a time (each layer's arrays looked up once per chunk, not once per example)."""
+    a layer at a time (each layer's arrays looked up once per chunk, not once per example).
+
+    A row two ahead is prefetched only where the rows jump (a shuffled list): consecutive
+    rows, as the test set comes, are a stream the hardware prefetcher already follows, and
+    prefetching them as well made ``evaluate`` ~8% slower (measured side by side)."""
     w, b, a = wts[0], bs[0], acts[0]
     for e in range(count):
         p = first + e
-        if p + 2 < rows.shape[0]:
+        if p + 2 < rows.shape[0] and rows[p + 2] != rows[p + 1] + 1:
             prefetch_row(indptr, indices, values, rows[p + 2])
         forward_sparse(w, b, a[e], indptr, indices, values, rows[p])
         for kb in range(a.shape[1]):
