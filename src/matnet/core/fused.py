@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from matnet.core.fused_column import gradient_of_column, outputs_of_columns
-from matnet.core.fused_layers import activate, forward_dense, forward_sparse, padded, prefetch_row
+from matnet.core.fused_layers import activate, forward_dense_many, forward_sparse, padded, prefetch_row
 from matnet.core.fused_predict import count_correct, outputs
 from matnet.core.kernels.jit import BLOCK, blocked_njit
 from matnet.core.kernels.machine import aligned_zeros, local_array, prefer_wide_vectors
@@ -224,8 +224,8 @@ def _forward_and_back(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indi
             activate(a[e], kb, sizes[1], flush)
     for layer in range(1, depth):
         w, b, a, prev = wts[layer], bs[layer], acts[layer], acts[layer - 1]
+        forward_dense_many(w, b, a, prev, sizes[layer], m)
         for e in range(m):
-            forward_dense(w, b, a[e], prev[e], sizes[layer])
             for kb in range(a.shape[1]):
                 activate(a[e], kb, sizes[layer + 1], flush)
     a, d = acts[last], deltas[last]  # BP1

@@ -82,6 +82,40 @@ def forward_dense(w, b, a, prev, n_in):
 
 
 @blocked_njit(inline="always")
+def forward_dense_pair(w, b, a0, a1, prev0, prev1, n_in):
+    """``forward_dense`` for two examples at once. One example's sum is a chain of n_in
+    dependent multiply-adds, whose latency, not arithmetic, bounds it; two are independent
+    chains that overlap, and each row of w is loaded once for both. Each sum is the one
+    ``forward_dense`` computes, in the same order: the same bits."""
+    for kb in range(a0.shape[0]):
+        acc0 = local_array(BLOCK, a0.dtype)
+        acc1 = local_array(BLOCK, a0.dtype)
+        for c in range(BLOCK):
+            acc0[c] = b[kb, c]
+            acc1[c] = b[kb, c]
+        for r in range(n_in):
+            x0 = prev0[r // BLOCK, r % BLOCK]
+            x1 = prev1[r // BLOCK, r % BLOCK]
+            for c in range(BLOCK):
+                acc0[c] += x0 * w[r, kb, c]
+            for c in range(BLOCK):
+                acc1[c] += x1 * w[r, kb, c]
+        for c in range(BLOCK):
+            a0[kb, c] = acc0[c]
+        for c in range(BLOCK):
+            a1[kb, c] = acc1[c]
+
+
+@blocked_njit(inline="always")
+def forward_dense_many(w, b, a, prev, n_in, count):
+    """``forward_dense`` for examples 0..count-1 of a (chunk, blocks, BLOCK), two at a time."""
+    for e in range(0, count - 1, 2):
+        forward_dense_pair(w, b, a[e], a[e + 1], prev[e], prev[e + 1], n_in)
+    if count % 2:
+        forward_dense(w, b, a[count - 1], prev[count - 1], n_in)
+
+
+@blocked_njit(inline="always")
 def forward_example(wts, bs, acts, sizes, indptr, indices, values, i, e, flush):
     """Every layer's activation for CSR row i into acts[l][e]."""
     a = acts[0][e]

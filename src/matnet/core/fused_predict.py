@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matnet.core.fused_layers import activate, forward_dense, forward_sparse, prefetch_row
+from matnet.core.fused_layers import activate, forward_dense_many, forward_sparse, prefetch_row
 from matnet.core.kernels.jit import BLOCK, blocked_njit
 from matnet.core.kernels.machine import prefer_wide_vectors
 
@@ -50,8 +50,8 @@ def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, c
             activate(a[e], kb, sizes[1], flush)
     for layer in range(1, len(wts)):
         w, b, a, prev = wts[layer], bs[layer], acts[layer], acts[layer - 1]
+        forward_dense_many(w, b, a, prev, sizes[layer], count)
         for e in range(count):
-            forward_dense(w, b, a[e], prev[e], sizes[layer])
             for kb in range(a.shape[1]):
                 activate(a[e], kb, sizes[layer + 1], flush)
 
