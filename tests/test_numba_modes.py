@@ -143,3 +143,41 @@ def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
     assert f"matnet: {package / '__init__.py'}" in result.stdout  # the read-only copy ran
     assert "auto backend: FusedBackend gap:" in result.stdout  # compiled, not interpreted
     assert not [*tmp_path.rglob("*.nbi"), *tmp_path.rglob("*.nbc")]  # and nothing was cached
+
+
+FEEDFORWARD = """
+import numpy as np
+from matnet.network import Network
+np.random.seed(0)
+net = Network([784, 30, 10])
+assert type(net._engine).__name__ == "FusedBackend", net._engine
+x = np.linspace(0.0, 1.0, 784).reshape(784, 1)
+print(repr(net.feedforward(x).ravel().tolist()))
+"""
+
+
+@pytest.mark.slow
+def test_a_kernel_is_recompiled_when_a_helper_it_inlines_changes(tmp_path):
+    """numba keys its disk cache on a function's own file and bytecode; the fused kernels inline
+    helpers from other modules, and an edit of one of those (an upgrade, a git pull) must not
+    leave the old compiled kernel in use."""
+    package = tmp_path / "site" / "matnet"
+    shutil.copytree(SOURCE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(package.parent), "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def outputs() -> list[float]:
+        result = subprocess.run([sys.executable, "-c", FEEDFORWARD], capture_output=True, text=True,
+                                timeout=300, env=env, cwd=tmp_path, check=False)
+        assert result.returncode == 0, result.stderr
+        return eval(result.stdout)  # a list of floats, printed with repr
+
+    before = outputs()
+    assert [*(tmp_path / "cache").rglob("*.nbi")]  # compiled once, and cached
+    assert outputs() == before  # from the cache
+    layers = package / "core" / "fused_layers.py"  # not the column kernel's own module
+    text = layers.read_text()
+    edited = text.replace("a[kb, c] = s if c < real else 0.0", "a[kb, c] = 0.5 if c < real else 0.0")
+    assert edited != text
+    layers.write_text(edited)  # every activation becomes 0.5
+    assert outputs() == [0.5] * 10
+    assert before != [0.5] * 10

@@ -1,6 +1,9 @@
 """How matnet compiles: numba's disk cache where it can write one, and register-blocked kernels.
 
-``cached_njit`` is ``numba.njit(cache=True)``. numba looks for a cache folder
+``cached_njit`` is ``numba.njit(cache=True)``, with every cache entry keyed on the source of
+all of ``matnet.core`` (``SOURCES``): numba keys an entry on the function's own file and
+bytecode only, so a kernel that inlines a helper from another module (every fused kernel
+does) would otherwise be loaded, stale, after that helper changed. numba looks for a cache folder
 ($NUMBA_CACHE_DIR, the package's __pycache__, then the user's cache folder) when a
 ``cache=True`` function is *defined*, and raises RuntimeError at import time when none is
 writable — e.g. a read-only install run by a user without a home folder. Such a user gets a
@@ -27,7 +30,9 @@ This module imports numba: only compiled code imports it (see ``matnet.core.back
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
+from pathlib import Path
 
 from numba import config, njit
 from numba.core.compiler_lock import global_compiler_lock
@@ -37,15 +42,46 @@ log = logging.getLogger(__name__)
 BLOCK = 32  # lanes of a register block (see the module docstring)
 
 
+def _sources_digest() -> str:
+    """sha256 of every module's source in matnet.core, where all compiled code lives."""
+    core = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(core.rglob("*.py")):
+        digest.update(path.relative_to(core).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+SOURCES = _sources_digest()
+
+
+def _key_on_sources(dispatcher) -> None:
+    """Make ``dispatcher``'s cache entries also carry ``SOURCES``, so an entry compiled from
+    other versions of the modules it inlines is never loaded (numba's own key: the
+    signature, the CPU, the function's bytecode)."""
+    cache = getattr(dispatcher, "_cache", None)
+    index_key = getattr(cache, "_index_key", None)
+    if index_key is None:  # no cache, or a numba without this hook: numba's own key
+        return
+
+    def keyed(sig, codegen):
+        return index_key(sig, codegen), SOURCES
+
+    cache._index_key = keyed
+
+
 def cached_njit(fn=None, **options):
-    """``numba.njit(cache=True, **options)``, falling back to no cache when none can be written."""
+    """``numba.njit(cache=True, **options)``, keyed on ``SOURCES``; falling back to no cache
+    when none can be written."""
 
     def decorate(function):
         try:
-            return njit(cache=True, **options)(function)
+            dispatcher = njit(cache=True, **options)(function)
         except RuntimeError as exc:  # "cannot cache function ...: no locator available"
             log.debug("numba cache unavailable for %s (%s); compiling without it", function.__name__, exc)
             return njit(**options)(function)
+        _key_on_sources(dispatcher)
+        return dispatcher
 
     return decorate if fn is None else decorate(fn)
 
