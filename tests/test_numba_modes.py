@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -146,13 +147,14 @@ def test_no_writable_cache_folder_falls_back_to_compiling(tmp_path):
 
 
 FEEDFORWARD = """
+import json
 import numpy as np
 from matnet.network import Network
 np.random.seed(0)
 net = Network([784, 30, 10])
 assert type(net._engine).__name__ == "FusedBackend", net._engine
 x = np.linspace(0.0, 1.0, 784).reshape(784, 1)
-print(repr(net.feedforward(x).ravel().tolist()))
+print(json.dumps(net.feedforward(x).ravel().tolist()))
 """
 
 
@@ -169,15 +171,21 @@ def test_a_kernel_is_recompiled_when_a_helper_it_inlines_changes(tmp_path):
         result = subprocess.run([sys.executable, "-c", FEEDFORWARD], capture_output=True, text=True,
                                 timeout=300, env=env, cwd=tmp_path, check=False)
         assert result.returncode == 0, result.stderr
-        return eval(result.stdout)  # a list of floats, printed with repr
+        return json.loads(result.stdout)
+
+    def cache_files() -> dict[Path, int]:
+        return {path: path.stat().st_mtime_ns for path in (tmp_path / "cache").rglob("*.nb*")}
 
     before = outputs()
-    assert [*(tmp_path / "cache").rglob("*.nbi")]  # compiled once, and cached
-    assert outputs() == before  # from the cache
+    cached = cache_files()
+    assert any(path.suffix == ".nbi" for path in cached)  # compiled once, and cached
+    assert outputs() == before
+    assert cache_files() == cached  # loaded from the cache, nothing compiled or written again
     layers = package / "core" / "fused_layers.py"  # not the column kernel's own module
     text = layers.read_text()
     edited = text.replace("a[kb, c] = s if c < real else 0.0", "a[kb, c] = 0.5 if c < real else 0.0")
     assert edited != text
     layers.write_text(edited)  # every activation becomes 0.5
-    assert outputs() == [0.5] * 10
+    assert outputs() == [0.5] * 10  # compiled again, from the edited helper
     assert before != [0.5] * 10
+    assert cache_files() != cached
