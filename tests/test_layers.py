@@ -94,9 +94,12 @@ def test_the_oracle_shares_no_code_with_the_engine():
     assert "matnet.core.loop" not in GRAPH["matnet.core.engine"]
 
 
-# Names outside matnet whose underscore is part of a format matnet must read: the book's
-# mnist.pkl.gz pickle refers to numpy's reconstruction functions by these names.
-FOREIGN_PRIVATE = {("matnet.data.book_pickle", "_reconstruct"), ("matnet.data.book_pickle", "_frombuffer")}
+# Names outside matnet whose underscore matnet must use: the book's mnist.pkl.gz pickle
+# refers to numpy's reconstruction functions by these names, and numba has no public hook for
+# the key of a cached kernel (jit.py adds matnet.core's source to it; tested in
+# test_numba_modes, and skipped where numba lacks it).
+FOREIGN_PRIVATE = {("matnet.data.book_pickle", "_reconstruct"), ("matnet.data.book_pickle", "_frombuffer"),
+                   ("matnet.core.kernels.jit", "_index_key")}
 
 
 def reach_ins(name: str) -> list[str]:
