@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from matnet.core import activations
+from matnet.core.maths import LINEAR, SIGMOID
 from matnet.errors import ModelFileError
 from matnet.gradcheck import gradcheck
 from matnet.network import Network
@@ -47,17 +48,18 @@ def _data(n=40, seed=0):
 
 # ------------------------------------------------------------------ what users give
 def test_the_sigmoid_everywhere_is_the_books_network():
-    assert activations.resolve("sigmoid", 3) is None
-    assert activations.resolve(["sigmoid"] * 3, 3) is None
+    assert activations.resolve("sigmoid", 3) == (SIGMOID,) * 3
+    assert activations.resolve(["sigmoid"] * 3, 3) == (SIGMOID,) * 3
     net = Network(SIZES, seed=0)
-    assert net.neurons is None and net.activations == ("sigmoid",) * 3
+    assert net.neurons == (SIGMOID,) * 3 and net.activations == ("sigmoid",) * 3
+    assert net.computed_by == "numba"  # the compiled path serves it
 
 
 def test_names_pairs_and_lists_resolve_per_layer():
     layers = activations.resolve(["linear", TANH, "sigmoid"], 3)
     assert [a.name for a in layers] == ["linear", "tanh", "sigmoid"]
-    assert layers[0] is activations.LINEAR and layers[2] is activations.SIGMOID
-    assert activations.resolve("linear", 2) == (activations.LINEAR, activations.LINEAR)
+    assert layers[0] is LINEAR and layers[2] is SIGMOID
+    assert activations.resolve("linear", 2) == (LINEAR, LINEAR)
 
 
 @pytest.mark.parametrize(("spec", "error", "match"), [

@@ -83,7 +83,11 @@ def test_a_measurement_reports_speedup_and_loop_over_book(data):
     result = calls.measure(calls.find("evaluate"), data, rounds=2)
     assert set(result["paths"]) == {"book", "loop", "matnet"}
     assert result["speedup"] == pytest.approx(float(np.median(result["speedup_samples"])))
-    assert result["speedup"] > 1 and 0.5 < result["loop_over_book"] < 2
+    # Measured, not judged: ratios of times belong to the gate and the report, not a unit test.
+    assert result["speedup"] > 0 and result["loop_over_book"] > 0
+    samples = result["paths"]
+    per_round = [loop / book for loop, book in zip(samples["loop"]["samples"], samples["book"]["samples"])]
+    assert result["loop_over_book"] == pytest.approx(float(np.median(per_round)))
     assert result["target"] == 20 and result["code"] == "net.evaluate(test_data)"
 
 

@@ -207,7 +207,7 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, case):
 
 def test_a_networks_refusal_is_one_line_through_the_cli(capsys):
     with pytest.raises(cli.UsageError, match=r"cannot build a network of sizes \[784, 30, 10\]: dtype"):
-        cli._build_network([784, 30, 10], dtype=np.int32)
+        cli.train.build_network([784, 30, 10], dtype=np.int32)
     args = cli.build_parser().parse_args(["gradcheck", "--sizes", "3,2"])
     args.backend = "gpu"  # what argparse would refuse, made to reach Network itself
     assert cli.run(args) == 2
@@ -230,7 +230,7 @@ def test_a_broken_pipe_is_not_a_traceback(data_dir, networks):
 def test_a_network_that_cannot_be_saved_where_asked_is_rescued(tmp_path, capsys):
     net = Network([3, 2], seed=0)
     report = tmp_path / "run.json"
-    status = cli.write_outputs(net, str(tmp_path / "gone" / "net.npz"), str(report), {"ok": True})
+    status = cli.train.write_outputs(net, str(tmp_path / "gone" / "net.npz"), str(report), {"ok": True})
     assert status == 1
     line = one_line(capsys.readouterr().err)
     assert "cannot save the network" in line and "gone/net.npz" in line
@@ -245,7 +245,7 @@ def test_a_network_that_cannot_be_saved_where_asked_is_rescued(tmp_path, capsys)
 def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
     net = Network([3, 2], seed=0, check_finite=False)
     net.weights[0][0, 0] = np.nan  # as --no-check-finite can leave it
-    assert cli.write_outputs(net, str(tmp_path / "net.npz"), None, {}) == 1
+    assert cli.train.write_outputs(net, str(tmp_path / "net.npz"), None, {}) == 1
     assert "cannot save the network: weights_0 contains NaN or inf" in one_line(capsys.readouterr().err)
     assert list(tmp_path.iterdir()) == []
 

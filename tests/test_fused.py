@@ -3,16 +3,15 @@ images, float32 against float64, the CSR form and its cache, the register-block 
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
-from matnet.core import engine, fused, loop, sparse
-from matnet.core.fused import FusedEngine
+from matnet.core import fused_backend, loop, sparse
 from matnet.core.fused_layers import padded
-from matnet.core.kernels import get_kernels
 from matnet.core.sparse import sparse_rows
-from matnet.data.frozen import freeze, is_frozen
-from tests.helpers import synthetic
+from matnet.frozen import freeze, is_frozen
+from tests.helpers import backend_with, parameters, synthetic, train
 
 
 def initial(sizes, seed=0, dtype=np.float64):
@@ -39,28 +38,29 @@ def test_fused_epoch_matches_the_loop(sizes, batch_size):
     x, y = synthetic(sizes, 300, seed=batch_size, sparsity=0.8)
     order = np.random.default_rng(1).permutation(300)
     params = initial(sizes)
-    oracle, fused = copies(params), copies(params)
+    oracle = copies(params)
     loop.train_epoch(*oracle, x, y, order, order, batch_size, 0.5)
-    applied = FusedEngine(sizes, np.float64).train_epoch(*fused, sparse_rows(x, np.float64), y, order, order,
-                                                          batch_size, 0.5)
-    assert applied == -(-300 // batch_size)
-    assert max_gap(oracle, fused) <= 1e-12
+    fused = backend_with("numba", sizes, params)
+    assert train(fused, x, y, order, batch_size, 0.5) == -(-300 // batch_size)
+    assert max_gap(oracle, parameters(fused)) <= 1e-12
 
 
-def test_a_batch_in_sub_batches_is_the_batch_at_once(monkeypatch):
+@pytest.mark.parametrize("lmbda", [0.0, 5.0])
+def test_a_batch_in_sub_batches_is_the_batch_at_once(monkeypatch, lmbda):
     """A large batch trained in sub-batches continues every sum in the same order: the same
-    bits as the whole batch at once."""
+    bits as the whole batch at once, with weight decay or without."""
     sizes = [784, 30, 10]
     x, y = synthetic(sizes, 300, seed=5, sparsity=0.8)
     order = np.random.default_rng(5).permutation(300)
     params = initial(sizes, seed=5)
-    whole, parts = copies(params), copies(params)
-    monkeypatch.setattr(fused, "WHOLE_BATCH", 1000)
-    FusedEngine(sizes, np.float64).train_epoch(*whole, sparse_rows(x, np.float64), y, order, order, 150, 3.0)
-    monkeypatch.setattr(fused, "WHOLE_BATCH", 16)
-    monkeypatch.setattr(fused, "SUB_BATCH", 16)
-    FusedEngine(sizes, np.float64).train_epoch(*parts, sparse_rows(x, np.float64), y, order, order, 150, 3.0)
-    for a, b in zip(whole[0] + whole[1], parts[0] + parts[1]):
+    monkeypatch.setattr(fused_backend, "WHOLE_BATCH", 1000)
+    whole = backend_with("numba", sizes, params)
+    train(whole, x, y, order, 150, 3.0, lmbda, 300)
+    monkeypatch.setattr(fused_backend, "WHOLE_BATCH", 16)
+    monkeypatch.setattr(fused_backend, "SUB_BATCH", 16)
+    parts = backend_with("numba", sizes, params)
+    train(parts, x, y, order, 150, 3.0, lmbda, 300)
+    for a, b in zip(whole.weights + whole.biases, parts.weights + parts.biases):
         np.testing.assert_array_equal(a, b)
 
 
@@ -71,12 +71,11 @@ def test_a_non_finite_batch_in_sub_batches_is_not_applied_and_leaves_no_gradient
     x, y = synthetic(sizes, 300, seed=6, sparsity=0.8)
     y[200, 3] = np.nan
     order = np.arange(300)
-    monkeypatch.setattr(fused, "WHOLE_BATCH", 16)
-    monkeypatch.setattr(fused, "SUB_BATCH", 16)
-    engine_ = FusedEngine(sizes, np.float64)
-    params = copies(initial(sizes, seed=6))
-    assert engine_.train_epoch(*params, sparse_rows(x, np.float64), y, order, order, 150, 3.0) == 1
-    assert not engine_.gwts[0].any() and not engine_.hit.any()
+    monkeypatch.setattr(fused_backend, "WHOLE_BATCH", 16)
+    monkeypatch.setattr(fused_backend, "SUB_BATCH", 16)
+    backend = backend_with("numba", sizes, initial(sizes, seed=6))
+    assert train(backend, x, y, order, 150, 3.0) == 1
+    assert not backend.gwts[0].any() and not backend.hit.any()
 
 
 def test_fused_epoch_matches_the_engine_on_mnist(mnist_slice):
@@ -84,11 +83,10 @@ def test_fused_epoch_matches_the_engine_on_mnist(mnist_slice):
     sizes = [784, 30, 10]
     order = np.random.default_rng(2).permutation(x.shape[0])
     params = initial(sizes, seed=2)
-    fused, matrix = copies(params), copies(params)
-    FusedEngine(sizes, np.float64).train_epoch(*fused, sparse_rows(x, np.float64), y, order, order, 10, 3.0)
-    ws = engine.Workspace(sizes, 10)
-    engine.train_epoch(*matrix, x, y, order, order, 10, 3.0, ws, get_kernels("numpy"))
-    assert max_gap(fused, matrix) <= 1e-9
+    fused, matrix = backend_with("numba", sizes, params), backend_with("numpy", sizes, params)
+    train(fused, x, y, order, 10, 3.0)
+    train(matrix, x, y, order, 10, 3.0)
+    assert max_gap(parameters(fused), parameters(matrix)) <= 1e-9
 
 
 @pytest.mark.parametrize("batch_size", [1, 10])
@@ -96,24 +94,21 @@ def test_float32_fused_tracks_float64(mnist_slice, batch_size):
     x, y, _, _ = mnist_slice
     sizes = [784, 30, 10]
     order = np.random.default_rng(3).permutation(x.shape[0])[:200]
-    params64 = initial(sizes, seed=3)
-    params32 = [w.astype(np.float32) for w in params64[0]], [b.astype(np.float32) for b in params64[1]]
-    FusedEngine(sizes, np.float64).train_epoch(*params64, sparse_rows(x, np.float64), y, order, order,
-                                               batch_size, 0.5)
-    FusedEngine(sizes, np.float32).train_epoch(*params32, sparse_rows(x, np.float32), y.astype(np.float32),
-                                               order, order, batch_size, 0.5)
-    assert all(a.dtype == np.float32 for a in params32[0] + params32[1])
-    widened = [w.astype(np.float64) for w in params32[0]], [b.astype(np.float64) for b in params32[1]]
-    assert max_gap(params64, widened) < 1e-4
+    params = initial(sizes, seed=3)
+    wide, narrow = backend_with("numba", sizes, params), backend_with("numba", sizes, params, np.float32)
+    train(wide, x, y, order, batch_size, 0.5)
+    train(narrow, x, y, order, batch_size, 0.5)
+    assert all(a.dtype == np.float32 for a in narrow.weights + narrow.biases)
+    widened = [w.astype(np.float64) for w in narrow.weights], [b.astype(np.float64) for b in narrow.biases]
+    assert max_gap(parameters(wide), widened) < 1e-4
 
 
 def test_evaluation_counts_what_the_loop_counts(mnist):
     sizes = [784, 30, 10]
     weights, biases = initial(sizes, seed=4)
     test = mnist.test
-    engine_ = FusedEngine(sizes, np.float64)
-    correct, bad = engine_.count_correct(weights, biases, sparse_rows(test.images, np.float64),
-                                         np.arange(10_000), test.labels)
+    backend = backend_with("numba", sizes, (weights, biases))
+    correct, bad = backend.count_correct(sparse_rows(test.images, np.float64), np.arange(10_000), test.labels)
     pairs = [(test.images[i].reshape(-1, 1), test.labels[i]) for i in range(10_000)]
     assert (correct, bad) == (loop.evaluate(weights, biases, pairs), 0)
 
@@ -173,3 +168,69 @@ def test_padding_rounds_to_whole_register_blocks():
     assert padded(32) == 32
     assert padded(100) == 128
     assert padded(1) == 32
+
+
+COMPILED = pytest.mark.skipif(numba.config.DISABLE_JIT, reason="about compiled kernels: the JIT is disabled")
+
+
+@COMPILED
+def test_each_kernel_is_compiled_once_per_network_type(mnist):
+    """The compiled path compiles each kernel itself, with LLVM's SLP vectorizer on, for the
+    argument types its calls use; a call with other types would be compiled by numba at call
+    time, without it (2.5–4x slower). Whatever the call — the loader's lists, arrays, slices,
+    one column, many, a batch of one or of many — each kernel has one compiled version per
+    kind of network (dtype and depth), in this process as in any."""
+    import random
+
+    from matnet import mnist_loader
+    from matnet.core import fused, fused_column, fused_predict
+    from matnet.network import Network
+
+    training, _, test = mnist_loader.load_data_wrapper()
+    (images, labels), _, _ = mnist_loader.load_data()
+    for dtype in (np.float64, np.float32):
+        np.random.seed(0)
+        random.seed(0)
+        net = Network([784, 30, 10], dtype=dtype)
+        net.SGD(training[:300], 1, 10, 3.0, test_data=test[:100])
+        net.SGD((images[:200].copy(), labels[:200]), 1, 1, 3.0)  # writable arrays, a batch of one
+        net.SGD((images[:300], np.eye(10)[labels[:300]]), 1, 150, 3.0)  # sub-batches
+        net.update_mini_batch(training[5:15], 3.0)
+        net.evaluate((images[:100], labels[:100]))
+        net.feedforward(test[0][0])
+        net.feedforward(np.asfortranarray(images[:100].T))  # many columns, in another layout
+        net.feedforward(images[0].copy())
+        net.backprop(*training[0])
+    kernels = (fused.epoch, fused.epoch_in_sub_batches, fused_predict.count_correct,
+               fused_predict.outputs_of_rows, fused_column.outputs_of_columns,
+               fused_column.gradient_of_column)
+    for kernel in kernels:
+        kinds = [str(signature[0]) for signature in kernel.signatures]  # the weights' tuple type
+        assert len(kinds) == len(set(kinds)), (kernel.py_func.__name__, kernel.signatures)
+
+
+@COMPILED
+def test_prepare_compiles_what_every_batch_size_will_run(monkeypatch):
+    """``prepare(m)`` compiles the epoch kernel of m's size class (a batch of more than
+    WHOLE_BATCH trains in sub-batches, a kernel of its own) and the evaluation; after
+    ``prepare(10)`` and ``prepare(1000)`` no call of SGD or evaluate compiles anything (an
+    earlier key, min(m, 2), made ``prepare(1000)`` a no-op after ``prepare(10)``)."""
+    from matnet.network import Network
+
+    compiled = []
+    real = fused_backend.compile_for
+    monkeypatch.setattr(fused_backend, "compile_for", lambda kernel, *args: (compiled.append(kernel),
+                                                                               real(kernel, *args)))
+    x, y = synthetic([784, 30, 10], 400, sparsity=0.8)
+    net = Network([784, 30, 10], seed=0)
+    net.prepare(10)
+    assert len(compiled) == 2  # the epoch and the evaluation
+    net.prepare(1000)
+    assert [k.py_func.__name__ for k in compiled[2:]] == ["epoch_in_sub_batches"]
+    compiled.clear()
+    net.SGD((x, y), 1, 1000, 3.0, test_data=(x[:50], y[:50]), verbose=False)
+    net.SGD((x, y), 1, 10, 3.0, verbose=False)
+    net.evaluate((x, y.argmax(axis=1)))
+    assert compiled == []
+    net.prepare(10, outputs=True)  # network2's monitored costs: the outputs of many examples too
+    assert [k.py_func.__name__ for k in compiled] == ["outputs_of_rows"]

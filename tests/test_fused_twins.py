@@ -7,9 +7,10 @@ This file runs twice: compiled, here, and interpreted, when test_numba_modes.py 
 under NUMBA_DISABLE_JIT=1 (together with test_kernels.py and test_shuffle.py, which do the
 same for the kernel registry and the shuffle replay). The compiled run checks what numba
 made of the source; the interpreted run checks the source itself, line by line, as Python.
-Every branch of ``_epoch`` is reached: depth 1 to 3, padded layers, wide layers of several
+Every branch of ``epoch`` is reached: depth 1 to 3, padded layers, wide layers of several
 register blocks, ragged last batches, a batch of one, batches larger than the data, float32,
-the flush of would-be subnormal activations, and a non-finite batch.
+the flush of would-be subnormal activations, a non-finite batch, both costs of the maths
+table, and L2 weight decay (chapter 3).
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ import numpy as np
 import pytest
 
 from matnet.core import fused, loop
-from matnet.core.fused import FusedEngine
+from matnet.core.maths import CROSS_ENTROPY, QUADRATIC, UpdateRule
 from matnet.core.sparse import SparseRows, sparse_rows
-from tests.helpers import synthetic
+from tests.helpers import backend_with, parameters, synthetic
 
 N = 30  # examples per epoch: enough for ragged batches, few enough for interpreted Python
 ORDER = np.random.default_rng(1).permutation(N)
@@ -44,16 +45,20 @@ def max_gap(a, b) -> float:
     return max(float(np.abs(u.astype(np.float64) - v).max()) for u, v in zip(a[0] + a[1], b[0] + b[1]))
 
 
-def train(sizes, params, x, y, order, batch_size, eta, dtype=np.float64, check_finite=True):
-    """One fused epoch over rows ``order`` of x, y; returns the batches applied."""
-    engine = FusedEngine(sizes, dtype)
-    return engine.train_epoch(*params, sparse_rows(x, dtype), y.astype(dtype), order, order, batch_size,
-                              eta, check_finite)
+def train(sizes, params, x, y, order, batch_size, eta, dtype=np.float64, check_finite=True, lmbda=0.0, n=1,
+          cost=QUADRATIC):
+    """One fused epoch over rows ``order`` of x, y, from ``params``, which it then holds (the
+    lists' arrays replaced by the trained ones); returns the batches applied."""
+    backend = backend_with("numba", sizes, params, dtype, cost)
+    applied = backend.train(sparse_rows(x, dtype), y.astype(dtype), order, order, batch_size,
+                            UpdateRule(eta, lmbda, n), check_finite)
+    params[0][:], params[1][:] = parameters(backend)
+    return applied
 
 
 def test_compiled_unless_numba_is_told_otherwise():
     """Which of the two runs this is: plain functions under NUMBA_DISABLE_JIT=1 only."""
-    assert isinstance(fused._epoch, types.FunctionType) == bool(numba.config.DISABLE_JIT)
+    assert isinstance(fused.epoch, types.FunctionType) == bool(numba.config.DISABLE_JIT)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -82,6 +87,24 @@ def test_epoch_is_the_loop(sizes, batch_size):
     assert max_gap(got, start) > 1e-3  # it did train
 
 
+@pytest.mark.parametrize("sizes", [[12, 5, 3], [12, 6, 5, 3]], ids=["one hidden layer", "two hidden"])
+@pytest.mark.parametrize("batch_size", [1, 4, N])
+@pytest.mark.parametrize("cost", [QUADRATIC, CROSS_ENTROPY], ids=lambda c: c.name)
+def test_chapter_3s_costs_and_weight_decay_are_the_loops(sizes, batch_size, cost):
+    """The cross-entropy's output error and L2 weight decay (every weight decays, the rows of
+    W¹ no pixel touched included; the biases do not), for a batch of one, of several, and
+    the whole epoch as one batch."""
+    x, y = synthetic(sizes, N, seed=8 + batch_size, sparsity=0.7)
+    x[:, :3] = 0.0  # three inputs never seen: their rows of W¹ only decay
+    start = initial(sizes, seed=8)
+    expected, got = copies(start), copies(start)
+    loop.train_epoch(*expected, x, y, ORDER, ORDER, batch_size, 1.5, 5.0, 200, cost=cost)
+    train(sizes, got, x, y, ORDER, batch_size, 1.5, lmbda=5.0, n=200, cost=cost)
+    assert max_gap(got, expected) <= 1e-13
+    decay = (1 - 1.5 * 5.0 / 200) ** -(-N // batch_size)
+    np.testing.assert_allclose(got[0][0][:, :3], start[0][0][:, :3] * decay, rtol=1e-13)
+
+
 def test_inputs_and_targets_are_read_through_their_own_row_indices():
     """Example p is input row x_rows[p] and target row y_rows[p]: rows of the loader's stacked
     arrays, in the shuffled order, with targets that need not sit beside their inputs."""
@@ -91,8 +114,9 @@ def test_inputs_and_targets_are_read_through_their_own_row_indices():
     start = initial(sizes, seed=6)
     expected, got = copies(start), copies(start)
     loop.train_epoch(*expected, x, y, x_rows, y_rows, 4, 1.0)
-    FusedEngine(sizes, np.float64).train_epoch(*got, sparse_rows(x, np.float64), y, x_rows, y_rows, 4, 1.0)
-    assert max_gap(got, expected) <= 1e-13
+    backend = backend_with("numba", sizes, got)
+    backend.train(sparse_rows(x, np.float64), y, x_rows, y_rows, 4, UpdateRule(1.0), True)
+    assert max_gap(parameters(backend), expected) <= 1e-13
 
 
 def test_float32_epoch_stays_float32_and_close_to_the_float64_loop():
@@ -129,13 +153,13 @@ def test_slices_of_an_epoch_compose():
     sizes = [12, 6, 5, 3]
     x, y = synthetic(sizes, N, seed=4, sparsity=0.5)
     start = initial(sizes, seed=4)
-    whole, sliced = copies(start), copies(start)
-    engine, rows = FusedEngine(sizes, np.float64), sparse_rows(x, np.float64)
-    assert engine.train_epoch(*whole, rows, y, ORDER, ORDER, 4, 2.0) == 8
-    parts = [engine.train_epoch(*sliced, rows, y, ORDER[i : i + 12], ORDER[i : i + 12], 4, 2.0)
+    rows, rule = sparse_rows(x, np.float64), UpdateRule(2.0, 0.5, N)
+    whole, sliced = backend_with("numba", sizes, start), backend_with("numba", sizes, start)
+    assert whole.train(rows, y, ORDER, ORDER, 4, rule, True) == 8
+    parts = [sliced.train(rows, y, ORDER[i : i + 12], ORDER[i : i + 12], 4, rule, True)
              for i in range(0, N, 12)]
     assert sum(parts) == 8
-    assert max_gap(whole, sliced) == 0.0
+    assert max_gap(parameters(whole), parameters(sliced)) == 0.0
 
 
 def test_a_non_finite_batch_stops_the_epoch_before_it_is_applied():
@@ -149,19 +173,20 @@ def test_a_non_finite_batch_stops_the_epoch_before_it_is_applied():
     poisoned = SparseRows(rows.indptr, rows.indices, values, rows.n_columns)
     order = np.arange(N)
     start = initial(sizes)
-    checked, replay = copies(start), copies(start)
-    engine = FusedEngine(sizes, np.float64)
-    assert engine.train_epoch(*checked, poisoned, y, order, order, 5, 1.0) == 2
+    replay, rule = copies(start), UpdateRule(1.0)
+    backend = backend_with("numba", sizes, start)
+    assert backend.train(poisoned, y, order, order, 5, rule, True) == 2
     loop.train_epoch(*replay, x, y, order[:10], order[:10], 5, 1.0)
-    assert max_gap(checked, replay) <= 1e-13
-    again, expected = copies(start), copies(start)  # the same engine, clean inputs: nothing left over
-    engine.train_epoch(*again, rows, y, order, order, 5, 1.0)
+    assert max_gap(parameters(backend), replay) <= 1e-13
+    expected = copies(start)  # the same backend, clean inputs: nothing left over
+    for mine, given in zip(backend.weights + backend.biases, start[0] + start[1]):
+        np.copyto(mine, given)
+    backend.train(rows, y, order, order, 5, rule, True)
     loop.train_epoch(*expected, x, y, order, order, 5, 1.0)
-    assert max_gap(again, expected) <= 1e-13
-    unchecked = copies(start)
-    applied = engine.train_epoch(*unchecked, poisoned, y, order, order, 5, 1.0, check_finite=False)
-    assert applied == 6  # the book's behaviour: every batch applied, NaN spreads
-    assert np.isnan(unchecked[0][0]).any()
+    assert max_gap(parameters(backend), expected) <= 1e-13
+    unchecked = backend_with("numba", sizes, start)
+    assert unchecked.train(poisoned, y, order, order, 5, rule, False) == 6  # the book's: NaN spreads
+    assert np.isnan(unchecked.weights[0]).any()
 
 
 @pytest.mark.parametrize("sizes", [[12, 5, 3], [7, 40, 3], [9, 2]])
@@ -173,33 +198,34 @@ def test_evaluation_feedforward_and_backprop_are_the_loops(sizes, dtype):
     labels = np.argmax(y, axis=1)
     weights, biases = copies(initial(sizes, seed=7), dtype)
     xd = x.astype(dtype)
-    engine = FusedEngine(sizes, dtype)
+    backend = backend_with("numba", sizes, (weights, biases), dtype)
     rows = sparse_rows(x, dtype)
     tolerance = 1e-12 if dtype == np.float64 else 1e-5
     expected = np.stack([loop.feedforward(weights, biases, xi.reshape(-1, 1))[:, 0] for xi in xd])
-    got, bad = engine.outputs(weights, biases, rows, np.arange(N))
+    got, bad = backend.outputs(rows, np.arange(N))
     assert bad == 0 and np.abs(got - expected).max() <= tolerance
-    columns, bad_input, bad = engine.outputs_of_columns(weights, biases, x.T)
+    columns, bad_input, bad = backend.feedforward(x.T[:, :5])  # one column at a time: x.T as given
     assert bad_input == -1 and bad == 0
-    assert np.array_equal(columns.T, got)  # the two layouts: the same numbers
-    correct, bad = engine.count_correct(weights, biases, rows, np.arange(N), labels)
+    assert np.array_equal(columns.T, got[:5])  # the two layouts: the same numbers
+    correct, bad = backend.count_correct(rows, np.arange(N), labels)
     assert (correct, bad) == (int(np.count_nonzero(np.argmax(got, axis=1) == labels)), 0)
     column, target = xd[3].reshape(-1, 1), y[3].astype(dtype).reshape(-1, 1)
-    nabla_b, nabla_w = engine.gradient(weights, biases, column, target)
-    want_b, want_w = loop.backprop(weights, biases, column, target)
-    assert max_gap((nabla_w, nabla_b), (want_w, want_b)) <= tolerance
+    for cost in (QUADRATIC, CROSS_ENTROPY):
+        backend = backend_with("numba", sizes, (weights, biases), dtype, cost)
+        nabla_b, nabla_w = backend.gradient(column, target)
+        want_b, want_w = loop.backprop(weights, biases, column, target, cost=cost)
+        assert max_gap((nabla_w, nabla_b), (want_w, want_b)) <= tolerance
 
 
 def test_prediction_reports_bad_inputs_and_non_finite_outputs():
     sizes = [6, 4, 2]
     weights, biases = initial(sizes)
-    engine = FusedEngine(sizes, np.float32)
     x = np.zeros((6, 3))
     x[2, 1] = 1e300  # beyond float32's range
-    _, bad_input, _ = engine.outputs_of_columns(*copies((weights, biases), np.float32), x)
+    _, bad_input, _ = backend_with("numba", sizes, (weights, biases), np.float32).feedforward(x)
     assert divmod(bad_input, 3) == (2, 1)
     weights[0][1, 2] = np.nan
     x[2, 1] = 0.5
-    out, bad_input, bad = engine.outputs_of_columns(*copies((weights, biases), np.float32), x)
+    out, bad_input, bad = backend_with("numba", sizes, (weights, biases), np.float32).feedforward(x)
     assert bad_input == -1 and bad == 2 * 1  # the column with the NaN weight's input
     assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, [0, 2]]).all()

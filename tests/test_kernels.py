@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from matnet.core.kernels import REGISTRY_NAMES, get_kernels
+from matnet.core.maths import CROSS_ENTROPY, QUADRATIC
 
 DTYPES = [np.float64, np.float32]
 
@@ -77,8 +78,10 @@ def test_derivative_and_deltas_match_their_formulas(name, dtype):
     out = np.empty_like(a)
     assert k.sigmoid_prime(a, out=out) is out  # written in place, returned for chaining
     np.testing.assert_allclose(out, a * (1 - a), **tol)
-    assert k.output_delta(a, y, out=out) is out
+    assert k.output_delta(QUADRATIC, a, y, out=out) is out
     np.testing.assert_allclose(out, (a - y) * a * (1 - a), **tol)
+    assert k.output_delta(CROSS_ENTROPY, a, y, out=out) is out
+    np.testing.assert_allclose(out, a - y, **tol)
     assert k.hidden_delta(g, a, out=out) is out
     np.testing.assert_allclose(out, g * a * (1 - a), **tol)
 
@@ -110,7 +113,8 @@ def test_registries_agree_on_deltas(a, data):
         k = get_kernels(name)
         results[name] = (
             k.sigmoid_prime(a, out=np.empty_like(a)),
-            k.output_delta(a, y, out=np.empty_like(a)),
+            k.output_delta(QUADRATIC, a, y, out=np.empty_like(a)),
+            k.output_delta(CROSS_ENTROPY, a, y, out=np.empty_like(a)),
             k.hidden_delta(y, a, out=np.empty_like(a)),
         )
     for left, right in zip(*results.values()):

@@ -38,7 +38,7 @@ def test_load_data_format(split: datasets.Split) -> None:
 def test_wrapper_returns_lists_of_tuples(wrapped: tuple[list, list, list]) -> None:
     training, validation, test = wrapped
     for data, n in zip(wrapped, (50_000, 10_000, 10_000), strict=True):
-        assert type(data) is list and len(data) == n
+        assert isinstance(data, list) and len(data) == n  # a PairList: a list that knows its rows
         assert type(data[0]) is tuple and len(data[0]) == 2
     x, y = training[0]
     assert x.shape == (784, 1) and x.dtype == np.float64
@@ -71,7 +71,7 @@ def test_tuples_are_read_only_views_of_stacked_arrays(
     assert np.shares_memory(validation[0][0], split.validation.images)
     assert np.shares_memory(test[0][0], split.test.images)
     assert y_first.base is not None and y_first.base is y_last.base
-    assert y_first.base.shape == (50_000, 10, 1)
+    assert y_first.base.shape[:2] == (50_000, 10)
     for array in (x_first, y_first, validation[0][0], test[0][0]):
         assert not array.flags.writeable
 

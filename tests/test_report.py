@@ -12,6 +12,7 @@ import pytest
 
 from matnet.bench import report
 from matnet.bench import workloads as wl
+from matnet.cli import bench as bench_command
 
 
 def synthetic_state(w: wl.Workload) -> wl.State:
@@ -94,15 +95,15 @@ def args(**kw) -> argparse.Namespace:
 
 def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
-    assert report.cli_main(args(plot=str(tmp_path / "x.png"))) == 2
+    assert bench_command.run(args(plot=str(tmp_path / "x.png"))) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs matplotlib" in err and "Traceback" not in err
 
 
 def test_unknown_workload_or_call_is_a_clear_error(capsys):
-    assert report.cli_main(args(workload=["epoch-1-2"])) == 2
+    assert bench_command.run(args(workload=["epoch-1-2"])) == 2
     assert "unknown workload epoch-1-2" in capsys.readouterr().err
-    assert report.cli_main(args(call=["sessions"])) == 2
+    assert bench_command.run(args(call=["sessions"])) == 2
     err = capsys.readouterr().err
     assert "unknown call sessions" in err and "session, session-busy" in err
 

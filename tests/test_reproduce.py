@@ -8,7 +8,6 @@ session, scored by ``evaluate`` after every epoch, to check the runs themselves.
 
 from __future__ import annotations
 
-import argparse
 import io
 import random
 import statistics
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 import matnet.cli
+from matnet.errors import UsageError
 from matnet.experiments import records, reproduce
 from matnet.experiments.reproduce import EXPERIMENTS, Experiment, Run
 from matnet.network import Network
@@ -159,8 +159,10 @@ def test_unknown_experiment_names_the_choices_before_loading_any_data(tmp_path, 
     assert only[-1] in err and all(e.name in err for e in EXPERIMENTS), err
 
 
-def test_cli_main_refuses_unknown_names_itself(capsys):
-    """For callers that bypass the command line's parser."""
-    args = argparse.Namespace(only=["30 hidden", "30 hiden"], data_dir=None, dtype=np.dtype(np.float64))
-    assert reproduce.cli_main(args) == 2
-    assert "--only '30 hiden' matched no experiment" in capsys.readouterr().err
+def test_run_refuses_unknown_names_itself(tmp_path):
+    """For callers that bypass the command line's parser: refused before any data is looked for."""
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="--only '30 hiden' matched no experiment") as refused:
+        reproduce.run(only=["30 hidden", "30 hiden"], data_dir=str(empty))
+    assert all(e.name in str(refused.value) for e in EXPERIMENTS)

@@ -1,7 +1,9 @@
 """Gradient checking (book §2.8): backpropagation against central finite differences.
 
-For the quadratic cost C = ½ Σ_j ‖a^L(x_j) − y_j‖² of a few examples (the columns of x and
-y), every weight and bias w is nudged both ways and
+For the cost of a few examples (the columns of x and y) — the network's cost (quadratic or
+cross-entropy) summed over them, plus with L2 regularization m·(λ/2n)‖w‖², which makes one
+SGD step on those m examples a step down its gradient — every weight and bias w is nudged
+both ways and
 
     ∂C/∂w ≈ (C(w + ε) − C(w − ε)) / ((w + ε) − (w − ε))
 
@@ -9,62 +11,82 @@ y), every weight and bias w is nudged both ways and
 That costs two forward passes per parameter — 47,720 for [784, 30, 10] — where backprop
 gets all 23,860 derivatives for about the price of two: the book's point in §2.8.
 
-The finite differences run on float64 copies of the parameters with their own small
-forward pass (no code shared with ``matnet.core.engine`` or ``matnet.core.loop``), so the network is
-never touched and a bug in either engine cannot hide in the check. For a network of other
-neurons (``neurons``: one ``matnet.core.activations.Activation`` per layer, None for the
-book's sigmoids) the forward pass applies each layer's own f; its f′ is what is checked.
+The finite differences run on float64 copies of the parameters with their own small forward
+pass (no code shared with ``matnet.core.engine`` or ``matnet.core.loop``), so the network is
+never touched and a bug in either engine cannot hide in the check. Its formulas — each
+layer's f, the cost, the penalty — come from the maths table (``matnet.core.maths``), so what
+is checked is that every path's derivatives are the derivatives of that table.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from matnet.core import engine, loop
+from matnet.core.kernels import get_kernels
+from matnet.core.maths import QUADRATIC, SIGMOID, Cost, l2_penalty
 
 Gradient = tuple[list[np.ndarray], list[np.ndarray]]  # (nabla_b, nabla_w) in the book's layout
 GradientFn = Callable[[np.ndarray, np.ndarray], Gradient]
 
 GRADIENTS = ("backprop", "engine", "loop", "sgd")
-TOLERANCE = 1e-6  # the CLI's pass mark for a float64 network
+TOLERANCE = 1e-6  # the pass mark for a float64 network
 # Components smaller than FLOOR_FACTOR × (the finite differences' rounding resolution) are
 # judged against that floor rather than their own size (see ``relative_error``).
 FLOOR_FACTOR = 1e8
+# Below this step the difference quotient of a float64 cost is mostly rounding (its error
+# ~ε_mach·C/eps): the check could no longer tell a wrong gradient from a right one.
+MIN_EPS = 1e-8
+MAX_EPS = 1e-1
 _REPORT_EVERY = 500  # parameters between two calls of numerical_gradient's on_parameters
 _SGD_ETA = 2.0**20  # a power of two: η/m·∇ is exact, and w − η/m·∇ swamps w's rounding
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) that never overflows: exp is only taken of −|z|."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+@dataclass(frozen=True)
+class Objective:
+    """The function differentiated: the ``cost`` of the examples summed, each layer's
+    ``neurons`` (None: sigmoids), and L2 regularization ``lmbda`` over ``n`` training
+    examples (the penalty is m·(λ/2n)‖w‖² for m examples)."""
+
+    cost: Cost = QUADRATIC
+    neurons: Sequence | None = None
+    lmbda: float = 0.0
+    n: int = 1
+
+    def functions(self, depth: int) -> list[Callable[[np.ndarray], np.ndarray]]:
+        return [a.f for a in (self.neurons or (SIGMOID,) * depth)]
+
+    def penalty(self, weights, m: int) -> float:
+        return m * l2_penalty(weights, self.lmbda, self.n) if self.lmbda else 0.0
 
 
-def _functions(neurons, depth: int) -> list[Callable[[np.ndarray], np.ndarray]]:
-    """Each layer's f: this module's sigmoid, or the layer's own function."""
-    if neurons is None:
-        return [_sigmoid] * depth
-    return [_sigmoid if n.name == "sigmoid" else n.value for n in neurons]
-
-
-def _cost_from(layer: int, a: np.ndarray, weights, biases, y: np.ndarray, fs) -> float:
-    """C = ½ Σ ‖a^L − y‖², feeding ``a`` (the input of ``layer``, (n_layer, m)) forward."""
+def _value_from(layer: int, a: np.ndarray, weights, biases, y: np.ndarray, objective: Objective, fs) -> float:
+    """The objective, feeding ``a`` (the input of ``layer``, (n_layer, m)) forward."""
     for w, b, f in zip(weights[layer:], biases[layer:], fs[layer:]):
         a = f(w @ a + b)
-    d = a - y
-    return 0.5 * float(np.sum(d * d))
+    return objective.cost.fn(a, y) + objective.penalty(weights, y.shape[1])
 
 
 def cost(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray,
-         neurons=None) -> float:
-    """The quadratic cost ½ Σ_j ‖a^L(x_j) − y_j‖² of the columns of x (n_0, m), y (n_L, m)."""
+         objective: Objective = Objective()) -> float:
+    """The objective for the columns of x (n_0, m) and y (n_L, m), in float64."""
     ws = [np.asarray(w, np.float64) for w in weights]
     bs = [np.asarray(b, np.float64) for b in biases]
-    fs = _functions(neurons, len(ws))
-    return _cost_from(0, np.asarray(x, np.float64), ws, bs, np.asarray(y, np.float64), fs)
+    fs = objective.functions(len(ws))
+    return _value_from(0, np.asarray(x, np.float64), ws, bs, np.asarray(y, np.float64), objective, fs)
+
+
+def check_eps(eps: float) -> float:
+    """``eps`` if the difference quotient is meaningful at that step in float64, else ValueError."""
+    if not (np.isfinite(eps) and MIN_EPS <= eps <= MAX_EPS):
+        raise ValueError(f"eps must be a step between {MIN_EPS:g} and {MAX_EPS:g}, got {eps!r}: below, "
+                         "the difference quotient of a float64 cost is mostly rounding and could not "
+                         "tell a wrong gradient from a right one; above, it is not a derivative")
+    return float(eps)
 
 
 def numerical_gradient(
@@ -73,23 +95,22 @@ def numerical_gradient(
     x: np.ndarray,
     y: np.ndarray,
     eps: float = 1e-5,
-    neurons=None,
+    objective: Objective = Objective(),
     on_parameters: Callable[[int], None] | None = None,
 ) -> Gradient:
-    """(nabla_b, nabla_w) of ``cost`` by central differences, shaped like biases and weights.
-    ``on_parameters(k)`` is told every time k more parameters are done (a progress bar).
+    """(nabla_b, nabla_w) of the objective by central differences, shaped like biases and
+    weights. ``on_parameters(k)`` is told every time k more parameters are done (a progress bar).
 
     x is (n_0, m), y (n_L, m). Works on float64 copies; the arrays passed in are not touched.
     Perturbing layer l leaves the layers below it alone, so their output is computed once
     and each perturbed cost is a forward pass from layer l up.
     """
-    if not (np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be a finite positive number, got {eps!r}")
+    eps = check_eps(eps)
     ws = [np.array(w, np.float64, order="C") for w in weights]
     bs = [np.array(b, np.float64, order="C") for b in biases]
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
-    fs = _functions(neurons, len(ws))
+    fs = objective.functions(len(ws))
     inputs = [x]  # inputs[l]: what layer l receives, unchanged by perturbing layer l or above
     for w, b, f in zip(ws, bs, fs):
         inputs.append(f(w @ inputs[-1] + b))
@@ -102,9 +123,9 @@ def numerical_gradient(
                 original = flat[i]
                 up, down = original + eps, original - eps
                 flat[i] = up
-                c_up = _cost_from(layer, inputs[layer], ws, bs, y, fs)
+                c_up = _value_from(layer, inputs[layer], ws, bs, y, objective, fs)
                 flat[i] = down
-                c_down = _cost_from(layer, inputs[layer], ws, bs, y, fs)
+                c_down = _value_from(layer, inputs[layer], ws, bs, y, objective, fs)
                 flat[i] = original
                 out[i] = (c_up - c_down) / (up - down)
                 if on_parameters is not None and (i + 1) % _REPORT_EVERY == 0:
@@ -134,7 +155,8 @@ def relative_error(analytic: Gradient, numeric: Gradient, floor: float = 0.0) ->
     return worst
 
 
-def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float, neurons=None) -> float:
+def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float,
+                objective: Objective = Objective()) -> float:
     """The ``floor`` for ``relative_error``: FLOOR_FACTOR × ε_mach·C / eps.
 
     A cost C is computed to about ε_mach·C, so a difference quotient with step 2·eps cannot
@@ -144,102 +166,121 @@ def noise_floor(weights, biases, x: np.ndarray, y: np.ndarray, eps: float, neuro
     one above the floor (~4e-3 for C ≈ 2) as O(1), one below it as |error| / floor, so any
     error over ~1e-9·C in absolute terms fails the check.
     """
-    return FLOOR_FACTOR * np.finfo(np.float64).eps * abs(cost(weights, biases, x, y, neurons)) / eps
+    return FLOOR_FACTOR * np.finfo(np.float64).eps * abs(cost(weights, biases, x, y, objective)) / eps
 
 
-def check_gradient(
-    gradient: GradientFn,
-    weights: Sequence[np.ndarray],
-    biases: Sequence[np.ndarray],
-    x: np.ndarray,
-    y: np.ndarray,
-    eps: float = 1e-5,
-    neurons=None,
-) -> float:
-    """Max relative error of ``gradient(x, y)`` against finite differences of the cost.
+def check_gradient(gradient: GradientFn, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray],
+                   x: np.ndarray, y: np.ndarray, eps: float = 1e-5,
+                   objective: Objective = Objective()) -> float:
+    """Max relative error of ``gradient(x, y)`` against finite differences of the objective.
 
-    ``gradient`` returns (nabla_b, nabla_w), the summed gradient of the cost over the
-    columns of x (n_0, m) and y (n_L, m), for the parameters ``weights`` / ``biases`` (and
-    ``neurons``, None for sigmoids).
+    ``gradient`` returns (nabla_b, nabla_w), the gradient of the objective over the columns
+    of x (n_0, m) and y (n_L, m), for the parameters ``weights`` / ``biases``.
     """
     x, y = _columns(x, y, weights)
-    numeric = numerical_gradient(weights, biases, x, y, eps, neurons)
+    numeric = numerical_gradient(weights, biases, x, y, eps, objective)
     analytic = gradient(x, y)
-    return relative_error(analytic, numeric, noise_floor(weights, biases, x, y, eps, neurons))
+    return relative_error(analytic, numeric, noise_floor(weights, biases, x, y, eps, objective))
 
 
-def gradcheck(net, x, y, eps: float = 1e-5, *, gradient: str | GradientFn = "backprop") -> float:
+def objective_of(net, lmbda: float = 0.0, n: int | None = None, m: int = 1) -> Objective:
+    """The objective of ``net`` (its cost and neurons) with L2 regularization λ over n
+    training examples (default: the m examples checked)."""
+    if not (np.isfinite(lmbda) and lmbda >= 0):
+        raise ValueError(f"lmbda must be a finite number ≥ 0, got {lmbda!r}")
+    return Objective(getattr(net, "cost_entry", QUADRATIC), getattr(net, "neurons", None), float(lmbda),
+                     m if n is None else int(n))
+
+
+def gradcheck(net, x, y, eps: float = 1e-5, *, gradient: str | GradientFn = "backprop", lmbda: float = 0.0,
+              n: int | None = None) -> float:
     """Max relative error of one of ``net``'s gradients against finite differences.
 
     x is one example (n_0, 1) or a few as columns (n_0, m); y the matching one-hot or target
-    columns (n_L, m), or an int label for one example. ``gradient`` picks what is checked:
+    columns (n_L, m), or an int label for one example. With ``lmbda`` > 0 the objective is
+    regularized (over ``n`` training examples, default m). ``gradient`` picks what is checked:
 
-    ``"backprop"``  ``net.backprop``, one column at a time, summed (the default);
-    ``"engine"``    the engine's whole-batch BP1–BP4 on all columns at once;
-    ``"loop"``      the book's per-example ``matnet.core.loop.backprop`` (the oracle);
+    ``"backprop"``  ``net.backprop``, one column at a time, summed (plus the penalty's m(λ/n)w);
+    ``"engine"``    the engine's whole-batch BP1–BP4 on all columns at once (likewise);
+    ``"loop"``      the book's per-example ``matnet.core.loop.backprop`` (the oracle; likewise);
     ``"sgd"``       the gradient ``net``'s training backend applies (e.g. the fused numba
-                    epoch), read back from one SGD step on copies of the parameters;
+                    epoch), read back from one SGD step on copies of the parameters: the
+                    update rule, its weight decay included;
     a callable      ``gradient(x, y) -> (nabla_b, nabla_w)``.
 
     ``net`` is left exactly as it was. Below about 1e-6 the gradient is right; a float64
     network typically shows 1e-8, a float32 one its own rounding, a few 1e-7.
     """
     x, y = _columns(x, y, net.weights)
-    fn = gradient if callable(gradient) else gradient_function(net, gradient)
-    return check_gradient(fn, net.weights, net.biases, x, y, eps, getattr(net, "neurons", None))
+    objective = objective_of(net, lmbda, n, x.shape[1])
+    fn = gradient if callable(gradient) else gradient_function(net, gradient, objective)
+    return check_gradient(fn, net.weights, net.biases, x, y, eps, objective)
 
 
-def gradient_function(net, name: str) -> GradientFn:
+def gradient_function(net, name: str, objective: Objective | None = None) -> GradientFn:
     """The (x, y) -> (nabla_b, nabla_w) function called ``name`` (see ``gradcheck``) for net."""
+    objective = objective or objective_of(net)
     if name == "backprop":
-        return lambda x, y: _sum_columns(net.backprop, x, y)
-    neurons = getattr(net, "neurons", None)
+        return lambda x, y: _regularized(net, objective, x, _sum_columns(net.backprop, x, y))
     if name == "engine":
-        return lambda x, y: engine_gradient(net.weights, net.biases, x, y, activations=neurons)
+        return lambda x, y: _regularized(net, objective, x, engine_gradient(net.weights, net.biases, x, y,
+                                                                            objective=objective))
     if name == "loop":
-        return lambda x, y: _sum_columns(
-            lambda xj, yj: loop.backprop(net.weights, net.biases, xj, yj, neurons), x, y
-        )
+        neurons = objective.neurons or (SIGMOID,) * len(net.weights)
+        per_example = lambda xj, yj: loop.backprop(net.weights, net.biases, xj, yj, neurons, objective.cost)  # noqa: E731
+        return lambda x, y: _regularized(net, objective, x, _sum_columns(per_example, x, y))
     if name == "sgd":
-        return lambda x, y: sgd_gradient(net, x, y)
+        return lambda x, y: sgd_gradient(net, x, y, objective)
     raise ValueError(f"gradient must be one of {GRADIENTS} or a callable, got {name!r}")
 
 
-def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels="numpy",
-                    activations=None) -> Gradient:
+def _regularized(net, objective: Objective, x: np.ndarray, gradient: Gradient) -> Gradient:
+    """``gradient`` of the summed cost plus the penalty's: m (λ/n) w for every weight."""
+    if not objective.lmbda:
+        return gradient
+    scale = x.shape[1] * objective.lmbda / objective.n
+    return gradient[0], [g + scale * np.asarray(w, np.float64) for g, w in zip(gradient[1], net.weights)]
+
+
+def engine_gradient(weights, biases, x: np.ndarray, y: np.ndarray, kernels: str = "numpy",
+                    objective: Objective = Objective()) -> Gradient:
     """The engine's gradient of the cost summed over the columns of x (n_0, m), y (n_L, m).
 
     One ``engine.forward`` and ``engine.backward`` on the m examples stacked as rows, as a
     mini-batch is inside an epoch (BP3 is then a row sum, BP4 one product).
     """
-    if isinstance(kernels, str):
-        kernels = engine.get_kernels(kernels)
     dtype = np.asarray(weights[0]).dtype
     rows_x = np.ascontiguousarray(np.asarray(x).T, dtype=dtype)
     rows_y = np.ascontiguousarray(np.asarray(y).T, dtype=dtype)
     sizes = [rows_x.shape[1]] + [w.shape[0] for w in weights]
     ws = engine.Workspace(sizes, rows_x.shape[0], dtype)
-    engine.forward(weights, biases, rows_x, ws, kernels, activations)
-    engine.backward(weights, rows_x, rows_y, ws, kernels, activations)
+    neurons = objective.neurons or (SIGMOID,) * len(weights)
+    with np.errstate(over="ignore"):
+        engine.forward(weights, biases, rows_x, ws, neurons, get_kernels(kernels))
+        engine.backward(weights, rows_x, rows_y, ws, neurons, objective.cost, get_kernels(kernels))
     return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
 
 
-def sgd_gradient(net, x: np.ndarray, y: np.ndarray) -> Gradient:
-    """The summed gradient ``net``'s backend trains with, read back from one SGD step.
+def sgd_gradient(net, x: np.ndarray, y: np.ndarray, objective: Objective | None = None) -> Gradient:
+    """The gradient ``net``'s backend trains with, read back from one SGD step.
 
-    A twin of ``net`` (same parameters, backend and dtype) takes one ``update_mini_batch`` of
-    all m columns with η = 2^20, so w' = w − (η/m) ∇ and ∇ = (w − w') m/η. The large power of
-    two keeps the read-back exact to about ε_mach·(|w| m/η + |∇|). ``net`` is not touched.
+    A twin of ``net`` (same parameters, backend, dtype, neurons and cost: a chapter-3 network)
+    takes one ``update_mini_batch`` of all m columns with η = 2^20 and the objective's λ and n,
+    so w' = (1 − ηλ/n) w − (η/m) ∇ and the objective's gradient is (w − w') m/η. The large power
+    of two keeps the read-back exact to about ε_mach·(|w| m/η + |∇|). ``net`` is not touched.
     """
-    neurons = getattr(net, "neurons", None)
-    activation = "sigmoid" if neurons is None else list(neurons)
-    twin = type(net).from_parameters(net.weights, net.biases, backend=net.backend, dtype=net.dtype,
-                                     check_finite=False, activation=activation)
+    from matnet import network2
+
+    objective = objective or objective_of(net)
+    neurons = objective.neurons
+    twin = network2.Network.from_parameters(
+        net.weights, net.biases, backend=net.backend, dtype=net.dtype, check_finite=False,
+        activation="sigmoid" if neurons is None else list(neurons), cost=network2.cost_class(objective.cost))
     before_w = [w.astype(np.float64) for w in twin.weights]
     before_b = [b.astype(np.float64) for b in twin.biases]
     m = x.shape[1]
     batch = [(x[:, j : j + 1], y[:, j : j + 1]) for j in range(m)]
-    twin.update_mini_batch(batch, _SGD_ETA)
+    twin.update_mini_batch(batch, _SGD_ETA, objective.lmbda, objective.n)
     scale = m / _SGD_ETA
     return (
         [(b0 - b.astype(np.float64)) * scale for b0, b in zip(before_b, twin.biases)],
@@ -283,7 +324,57 @@ def _columns(x, y, weights) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-# ------------------------------------------------------------------------------------ CLI
+# -------------------------------------------------------------------- checking a network
+
+
+@dataclass(frozen=True)
+class Report:
+    """``check_network``'s findings: the errors of backprop and of the training backend's
+    step, what was checked, and what each way of getting the gradient costs."""
+
+    sizes: list[int]
+    backend: str  # as asked, e.g. "auto (numba)"
+    seed: int
+    eps: float
+    example: str  # which example, in words
+    n_weights: int
+    n_biases: int
+    errors: dict[str, float]  # "backprop", "sgd"
+    backprop_seconds: float  # one net.backprop call
+    forward_seconds: float  # one net.feedforward call
+    differences_seconds: float  # the whole finite-difference gradient
+
+    @property
+    def passed(self) -> bool:
+        return max(self.errors.values()) < TOLERANCE
+
+
+def check_network(sizes: Sequence[int], *, backend: str = "auto", seed: int = 0, eps: float = 1e-5,
+                  on_parameters: Callable[[int], None] | None = None) -> Report:
+    """Check backprop and the training backend's step of ``Network(sizes)`` (from ``seed``) on
+    one example: a real MNIST training image when the network takes 784 inputs and the data is
+    at hand (never downloaded here), else a random input. ``on_parameters(k)`` is told as the
+    finite differences progress (a progress bar). Raises what ``Network`` raises for bad sizes."""
+    from matnet.network import Network
+
+    net = Network(sizes, backend=backend, seed=seed)
+    x, y, described = _example(net.sizes, seed)
+    started = time.perf_counter()
+    numeric = numerical_gradient(net.weights, net.biases, x, y, eps, on_parameters=on_parameters)
+    differences_seconds = time.perf_counter() - started
+    floor = noise_floor(net.weights, net.biases, x, y, eps)
+    errors = {"backprop": relative_error(net.backprop(x, y), numeric, floor),
+              "sgd": relative_error(sgd_gradient(net, x, y), numeric, floor)}
+    return Report(
+        sizes=list(net.sizes), backend=f"auto ({net.computed_by})" if backend == "auto" else backend,
+        seed=seed, eps=eps, example=described, n_weights=sum(w.size for w in net.weights),
+        n_biases=sum(b.size for b in net.biases), errors=errors,
+        backprop_seconds=_seconds_per_call(lambda: net.backprop(x, y)),
+        forward_seconds=_seconds_per_call(lambda: net.feedforward(x)),
+        differences_seconds=differences_seconds,
+    )
+
+
 def _example(sizes: Sequence[int], seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     """A real MNIST training image when the net takes 784 inputs and the data is at hand
     (never downloaded here), else a random input; with a description of which."""
@@ -319,57 +410,3 @@ def _seconds_per_call(fn: Callable[[], object], budget: float = 0.2) -> float:
         times.append(time.perf_counter() - started)
         spent += times[-1]
     return float(np.median(times))
-
-
-def cli_main(args, bar=None) -> int:
-    """``matnet gradcheck``: check backprop and the training backend on one example.
-
-    ``args`` has ``sizes``, ``backend``, ``seed`` and ``eps``; ``bar(total, description, unit)``,
-    when given, makes the progress bar of the finite differences. Prints the max relative errors,
-    the number of parameters, and the time of one backprop gradient against the finite
-    differences. Returns 0 when both errors are below TOLERANCE, else 1.
-    """
-    from matnet.errors import UsageError
-    from matnet.network import Network
-
-    try:
-        net = Network(args.sizes, backend=args.backend, seed=args.seed)
-    except (ValueError, TypeError, MemoryError, ImportError) as exc:  # said on one line by the CLI
-        raise UsageError(f"cannot build a network of sizes {args.sizes}: {exc}") from None
-    x, y, described = _example(net.sizes, args.seed)
-    n_weights = sum(w.size for w in net.weights)
-    n_biases = sum(b.size for b in net.biases)
-    n_params = n_weights + n_biases
-    backend = f"auto ({net.computed_by})" if net.backend == "auto" else net.backend
-    print(f"gradcheck {net.sizes}, backend {backend}, seed {args.seed}, eps {args.eps:g}")
-    print(f"example: {described}")
-
-    started = time.perf_counter()
-    steps = None if bar is None else bar(n_params, "finite differences", "parameter")  # the CLI's bar
-    numeric = numerical_gradient(net.weights, net.biases, x, y, args.eps,
-                                 on_parameters=None if steps is None else steps.update)
-    if steps is not None:
-        steps.close()
-    fd_seconds = time.perf_counter() - started
-    floor = noise_floor(net.weights, net.biases, x, y, args.eps)
-    errors = {
-        "backprop": relative_error(net.backprop(x, y), numeric, floor),
-        "sgd": relative_error(sgd_gradient(net, x, y), numeric, floor),
-    }
-    bp_seconds = _seconds_per_call(lambda: net.backprop(x, y))
-    forward_seconds = _seconds_per_call(lambda: net.feedforward(x))
-
-    print(f"parameters checked: {n_params:,} ({n_weights:,} weights, {n_biases:,} biases)")
-    print(f"max relative error, net.backprop:            {errors['backprop']:.2e}")
-    print(f"max relative error, training backend's step: {errors['sgd']:.2e}")
-    print(
-        f"one backprop gradient:      {bp_seconds * 1e3:10.3f} ms"
-        f"  (≈ {bp_seconds / forward_seconds:.1f} forward passes of {forward_seconds * 1e3:.3f} ms)"
-    )
-    print(
-        f"finite-difference gradient: {fd_seconds * 1e3:10.1f} ms"
-        f"  ({2 * n_params:,} forward passes, {fd_seconds / bp_seconds:,.0f}x backprop)"
-    )
-    ok = max(errors.values()) < TOLERANCE
-    print(f"{'PASS' if ok else 'FAIL'}: max relative error {'<' if ok else '≥'} {TOLERANCE:g}")
-    return 0 if ok else 1

@@ -37,7 +37,8 @@ from typing import IO, NamedTuple, Protocol
 import numpy as np
 
 from matnet.core import validation
-from matnet.core.activations import NAMED as NAMED_ACTIVATIONS
+from matnet.core.maths import ACTIVATIONS as NAMED_ACTIVATIONS
+from matnet.core.maths import SIGMOID
 from matnet.errors import ModelFileError
 
 
@@ -242,7 +243,7 @@ def save_network(net: Network, path: str | os.PathLike[str]) -> None:
 def _activation_names(neurons) -> list[str] | None:
     """The names to store for a network's layers, None for the book's sigmoids; a function of
     the user's is code, not data, and is refused with a ValueError."""
-    if neurons is None:
+    if neurons is None or all(neuron is SIGMOID for neuron in neurons):
         return None
     for i, neuron in enumerate(neurons):
         if NAMED_ACTIVATIONS.get(neuron.name) is not neuron:

@@ -16,8 +16,8 @@ needed, and returns what the book's code expects:
 Differences that matter: pixels are ``uint8 / 255`` in float64 by default (the book's pickle
 holds float32 values), and the arrays are read-only. Every ``x`` is a view into one stacked
 image array and every ``y`` a view into one stacked one-hot array, so building the 70,000
-tuples copies no pixels; the views are registered with :mod:`matnet.data.rows`, so a
-network recovers the stacked matrices instead of re-stacking.
+tuples copies no pixels; the lists are :class:`~matnet.core.pairs.PairList` s, lists that
+know which row each pair is, so a network reads the stacked matrices instead of re-stacking.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from collections import OrderedDict
 import numpy as np
 from numpy.typing import DTypeLike
 
-from matnet.data import rows
-from matnet.data.datasets import N_CLASSES, N_PIXELS, Split, load_mnist
+from matnet.core.pairs import PairList, Stacked, stack
+from matnet.data.datasets import N_CLASSES, Split, load_mnist
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
 
@@ -53,59 +53,42 @@ def load_data(
 
 def load_data_wrapper(
     data_dir: str | os.PathLike[str] | None = None, *, dtype: DTypeLike = np.float64
-) -> tuple[list[Pair], list[tuple[np.ndarray, np.int64]], list[tuple[np.ndarray, np.int64]]]:
+) -> tuple[PairList, PairList, PairList]:
     """MNIST in the format the book's ``Network.SGD`` consumes, as three lists.
 
     ``training_data``: 50,000 tuples ``(x, y)``, x a (784, 1) input column, y the (10, 1)
     one-hot column of its digit. ``validation_data`` and ``test_data``: 10,000 tuples
     ``(x, label)`` with label the digit (an ``np.int64``). All x and y are read-only views.
 
-    Each call returns new lists (shuffle them freely) of the same tuples: the views are made
-    and registered with ``matnet.data.rows`` once per loaded split, which is how
-    ``matnet.network.Network`` reads them without copying.
+    Each call returns new lists (shuffle them freely) of the same tuples, made once per
+    loaded split: ``PairList`` s, which ``matnet.network.Network`` reads without copying.
     """
     split = load_mnist(data_dir, dtype=dtype)
-    training, validation, test = _tuples(split)
-    return list(training), list(validation), list(test)
+    return tuple(PairList(stacked) for stacked in _stacked(split))
 
 
-_made: OrderedDict[int, tuple[Split, tuple]] = OrderedDict()  # id(split) -> (split, tuples)
+_made: OrderedDict[int, tuple[Split, tuple[Stacked, ...]]] = OrderedDict()  # id(split) -> its pairs
 _made_lock = threading.Lock()
 
 
-def _tuples(split: Split) -> tuple:
-    """The three parts' tuples for this split, made (and registered) on first use."""
+def _stacked(split: Split) -> tuple[Stacked, ...]:
+    """The three parts' pairs for this split, made on first use."""
     with _made_lock:
         entry = _made.get(id(split))
         if entry is not None and entry[0] is split:
             return entry[1]
     training = split.training
-    one_hot = np.zeros((len(training.labels), N_CLASSES, 1), dtype=training.images.dtype)
-    one_hot[np.arange(len(training.labels)), training.labels, 0] = 1.0
+    one_hot = np.zeros((len(training.labels), N_CLASSES), dtype=training.images.dtype)
+    one_hot[np.arange(len(training.labels)), training.labels] = 1.0
     one_hot.flags.writeable = False
-    xs = list(_columns(training.images))
-    ys = list(one_hot)
-    rows.register(training.images, xs)
-    rows.register(one_hot.reshape(-1, N_CLASSES), ys)
-    pairs = tuple(zip(xs, ys, strict=True))
-    rows.register(rows.Pairs(training.images, one_hot.reshape(-1, N_CLASSES), training.labels), pairs)
-    parts = [pairs]
-    for part in (split.validation, split.test):
-        columns = list(_columns(part.images))
-        rows.register(part.images, columns)
-        pairs = tuple(zip(columns, part.labels, strict=True))
-        rows.register(rows.Pairs(part.images, None, part.labels), pairs)
-        parts.append(pairs)
+    parts = (stack(training.images, training.labels, one_hot),
+             stack(split.validation.images, split.validation.labels),
+             stack(split.test.images, split.test.labels))
     with _made_lock:
-        _made[id(split)] = (split, tuple(parts))
+        _made[id(split)] = (split, parts)
         while len(_made) > 2:
             _made.popitem(last=False)
-    return tuple(parts)
-
-
-def _columns(images: np.ndarray) -> np.ndarray:
-    """(n, 784) -> (n, 784, 1) view: iterating it yields the book's (784, 1) columns."""
-    return images.reshape(len(images), N_PIXELS, 1)
+    return parts
 
 
 def vectorized_result(j: int) -> np.ndarray:

@@ -211,38 +211,28 @@ _COMPILE_SCRIPT = r"""
 import json, time
 t0 = time.perf_counter()
 import numpy as np
-from matnet.core.fused import FusedEngine
-from matnet.core.sparse import sparse_rows
 from matnet.core.kernels import get_kernels
+from matnet.core.maths import QUADRATIC
+from matnet.network import Network
 t1 = time.perf_counter()
+fused = Network([784, 30, 10], seed=0).prepare(10)  # the epoch at m = 10 and the evaluation
 rng = np.random.default_rng(0)
-sizes = (784, 30, 10)
-x = rng.random((20, 784)); x[x < 0.8] = 0.0
-y = np.eye(10)[rng.integers(0, 10, 20)]
-w = [rng.standard_normal((b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
-b = [rng.standard_normal((n, 1)) for n in sizes[1:]]
-order = np.arange(20)
-trainer = FusedEngine(sizes, np.float64)
-rows = sparse_rows(x, np.float64)
-def call():
-    s = time.perf_counter(); trainer.train_epoch(w, b, rows, y, order, order, 10, 3.0)
-    return time.perf_counter() - s
-first, second = call(), call()
 k = get_kernels("numba")
 a = rng.random((10, 30)); g = rng.standard_normal((10, 30)); o = np.empty_like(a)
+y = np.eye(30)[rng.integers(0, 30, 10)]
 def kernels():
     s = time.perf_counter()
-    k.sigmoid(g, o); k.sigmoid_prime(a, o); k.output_delta(a[:, :10].copy(), y[:10], o[:, :10].copy())
-    k.hidden_delta(g, a, o)
+    k.sigmoid(g, o); k.sigmoid_prime(a, o); k.output_delta(QUADRATIC, a, y, o); k.hidden_delta(g, a, o)
     return time.perf_counter() - s
 kfirst, ksecond = kernels(), kernels()
-print(json.dumps({"import": t1 - t0, "fused": first - second, "kernels": kfirst - ksecond}))
+print(json.dumps({"import": t1 - t0, "fused": fused, "kernels": kfirst - ksecond}))
 """
 
 
 def compile_seconds(timeout: float = 600.0) -> dict:
-    """numba compile time of the fused epoch and of the numba kernels (float64), each the
-    first call minus the second call in a fresh process: ``cold`` with an empty cache, then
+    """numba compile time of the fused epoch and evaluation (``Network.prepare(10)``) and of the
+    numba kernels (their first call minus their second), float64, in a fresh process:
+    ``cold`` with an empty cache, then
     ``cached`` loading what the cold run wrote (numba's on-disk cache, ``cache=True``; both
     use a temporary NUMBA_CACHE_DIR so the project's own cache is neither used nor touched).
     """
@@ -544,66 +534,3 @@ def write_json(report: dict, path: str | os.PathLike[str]) -> None:
     from matnet.io import atomic_write_bytes
 
     atomic_write_bytes(Path(path), (json.dumps(report, indent=2) + "\n").encode())
-
-
-# ------------------------------------------------------------------------------- CLI
-
-
-def cli_main(args) -> int:
-    """``matnet bench [--quick] [--json FILE] [--plot FILE.png] [--call NAME ...] [--workload NAME ...]``."""
-    if args.plot:
-        from matnet.plots import PlotUnavailableError, require_matplotlib
-
-        try:
-            require_matplotlib()
-        except PlotUnavailableError:
-            print("matnet bench: --plot needs matplotlib, which is not installed "
-                  "(pip install 'matnet[plot]')", file=sys.stderr)
-            return 2
-    from matnet.io import output_path_problem  # (checked before measuring, not after)
-
-    for option, path in (("--json", args.json), ("--plot", args.plot)):
-        problem = None if path is None else output_path_problem(path)
-        if problem is not None:
-            print(f"matnet bench: error: {option} {path!r}: {problem}", file=sys.stderr)
-            return 2
-    chosen = bool(args.workload or args.call)
-    names = list(args.workload or ([] if chosen else
-                                   QUICK_WORKLOADS if args.quick else [w.name for w in wl.WORKLOADS]))
-    calls = list(args.call or ([] if chosen else
-                               drop_in.QUICK_CALLS if args.quick else [c.name for c in drop_in.CALLS]))
-    for kind, picked, known in (("workload", names, [w.name for w in wl.WORKLOADS]),
-                                ("call", calls, [c.name for c in drop_in.CALLS])):
-        unknown = [n for n in picked if n not in known]
-        if unknown:
-            print(f"matnet bench: unknown {kind} {', '.join(unknown)}; choose from: {', '.join(known)}",
-                  file=sys.stderr)
-            return 2
-    from tqdm import tqdm
-
-    from matnet.progress import bar
-
-    steps = bar(2 + (1 + len(calls) if calls else 0) + len(names), "bench", "step")  # one per line said
-
-    def say(message: str) -> None:
-        tqdm.write(message, file=sys.stderr)  # above the bar
-        steps.update(1)
-
-    report = run(
-        names,
-        rounds=QUICK_ROUNDS if args.quick else FULL_ROUNDS,
-        loop_examples=QUICK_LOOP_EXAMPLES if args.quick else FULL_LOOP_EXAMPLES,
-        quick=bool(args.quick),
-        peak_size=1024 if args.quick else 2048,
-        paths=wl.CORE_PATHS if args.quick and not args.workload else None,
-        calls=calls,
-        call_rounds=QUICK_ROUNDS if args.quick else FULL_ROUNDS,
-        progress=say,
-    )
-    steps.close()
-    if args.json:  # first: the measurements are what took minutes
-        write_json(report, args.json)
-    print(markdown(report), end="")
-    if args.plot:
-        plot(report, args.plot)
-    return 0

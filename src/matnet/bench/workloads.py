@@ -11,8 +11,11 @@ parameters. Paths:
 ``loop``           matnet's per-example oracle (``matnet.core.loop``), which costs what the book does
 ``numpy``          the whole-batch engine (``matnet.core.engine``) with the NumPy kernels
 ``numba-kernels``  the same engine with the numba kernels
-``fused``          the compiled path (``matnet.core.fused.FusedEngine``): a whole epoch, or a
+``fused``          the compiled path (``matnet.core.fused_backend``): a whole epoch, or a
                    whole evaluation, in one compiled call
+
+matnet's four paths run through the one backend contract (``matnet.core.backend``), as a
+network's calls do, minus the network's checks.
 ``torch``, ``jax`` optional peers, the same math (quadratic cost summed over the batch and
                    divided by its size, plain SGD with the same η); available when installed
 
@@ -55,8 +58,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matnet.core import engine, loop
 from matnet.core.kernels import get_kernels
+from matnet.core.maths import QUADRATIC, SIGMOID, UpdateRule
+from matnet.core.spec import Spec
 
 SEED = 0  # initial parameters and permutation of every workload
 ETA = 3.0  # the book's learning rate
@@ -343,10 +347,10 @@ def make_runner(state: State, path: str, examples: int | None = None) -> Runner:
     k = _examples(w, state, examples)
     build = {
         "book": _book_runner,
-        "loop": _loop_runner,
-        "numpy": _engine_runner,
-        "numba-kernels": _engine_runner,
-        "fused": _fused_runner,
+        "loop": _matnet_runner,
+        "numpy": _matnet_runner,
+        "numba-kernels": _matnet_runner,
+        "fused": _matnet_runner,
         "torch": _torch_runner,
         "jax": _jax_runner,
     }[path]
@@ -356,17 +360,6 @@ def make_runner(state: State, path: str, examples: int | None = None) -> Runner:
     if k < state.order.shape[0]:
         runner.note = f"{k:,} of {state.order.shape[0]:,} examples, scaled"
     return runner
-
-
-def _working_copy(state: State) -> tuple[list[np.ndarray], list[np.ndarray], Callable[[], None]]:
-    weights = [w.copy() for w in state.weights]
-    biases = [b.copy() for b in state.biases]
-
-    def reset() -> None:
-        for dst, src in zip(weights + biases, state.weights + state.biases):
-            np.copyto(dst, src)
-
-    return weights, biases, reset
 
 
 def _book_runner(state: State, path: str, k: int) -> Runner:
@@ -402,85 +395,53 @@ def _book_runner(state: State, path: str, k: int) -> Runner:
                   parameters=lambda: (net.weights, net.biases), keep=[net])
 
 
-def _loop_runner(state: State, path: str, k: int) -> Runner:
+def _backend(path: str, spec: Spec):
+    """matnet's backend for ``path``: the oracle, the engine with either kernel registry, or
+    the compiled path."""
+    if path == "loop":
+        from matnet.core.loop import LoopBackend
+
+        return LoopBackend(spec)
+    if path == "fused":
+        from matnet.core.fused_backend import FusedBackend
+
+        return FusedBackend(spec)
+    from matnet.core.engine import EngineBackend
+
+    return EngineBackend(spec, "numpy" if path == "numpy" else "numba")
+
+
+def _matnet_runner(state: State, path: str, k: int) -> Runner:
+    """One of matnet's paths on its backend: the inputs prepared once (the CSR form for the
+    compiled path), as a network's SGD does once per call."""
     w = state.workload
+    spec = Spec(tuple(w.sizes), np.dtype(w.dtype), (SIGMOID,) * (len(w.sizes) - 1))
+    backend = _backend(path, spec)
+
+    def reset() -> None:
+        for dst, src in zip(backend.weights + backend.biases, state.weights + state.biases):
+            np.copyto(dst, src)
+
+    reset()
+    prepared = backend.inputs(state.x, "inputs")
     if w.kind == "evaluate":
-        pairs = [(state.x[i].reshape(-1, 1), int(state.labels[i])) for i in range(k)]
-        weights, biases = list(state.weights), list(state.biases)  # evaluation never writes
-
-        def run() -> int:
-            return loop.evaluate(weights, biases, pairs)
-
-        return Runner(path, w.name, run, warmup=lambda: loop.evaluate(weights, biases, pairs[:1]))
-    weights, biases = list(state.weights), list(state.biases)
-    order = state.order[:k]
-
-    def reset() -> None:  # the loop rebinds the list entries, as the book's does
-        weights[:] = [a.copy() for a in state.weights]
-        biases[:] = [b.copy() for b in state.biases]
-
-    def run() -> None:
-        loop.train_epoch(weights, biases, state.x, state.y, order, order, w.batch_size, w.eta)
-
-    def warmup() -> None:
-        first = order[: w.batch_size]
-        loop.train_epoch(weights, biases, state.x, state.y, first, first, w.batch_size, w.eta)
-
-    return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases))
-
-
-def _engine_runner(state: State, path: str, k: int) -> Runner:
-    w = state.workload
-    kernels = get_kernels("numpy" if path == "numpy" else "numba")
-    if w.kind == "evaluate":
-        x, labels = state.x[:k], state.labels[:k]
-        weights, biases = list(state.weights), list(state.biases)
-
-        def run() -> int:
-            return int(np.count_nonzero(engine.predict(weights, biases, x, kernels) == labels))
-
-        return Runner(path, w.name, run, warmup=lambda: engine.predict(weights, biases, x[:1], kernels))
-    weights, biases, reset = _working_copy(state)
-    ws = engine.Workspace(w.sizes, w.batch_size, np.dtype(w.dtype))
-    order = state.order[:k]
-
-    def run() -> int:
-        return engine.train_epoch(weights, biases, state.x, state.y, order, order, w.batch_size, w.eta, ws,
-                                  kernels)
-
-    def warmup() -> int:
-        m = w.batch_size
-        first = order[:m]
-        return engine.train_epoch(weights, biases, state.x, state.y, first, first, m, w.eta, ws, kernels)
-
-    return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases))
-
-
-def _fused_runner(state: State, path: str, k: int) -> Runner:
-    from matnet.core.fused import FusedEngine
-    from matnet.core.sparse import sparse_rows
-
-    w = state.workload
-    fused = FusedEngine(w.sizes, np.dtype(w.dtype))
-    weights, biases, reset = _working_copy(state)
-    order = state.order[:k]
-    rows = sparse_rows(state.x, np.dtype(w.dtype))  # the CSR form, built once, as SGD does per call
-    if w.kind == "evaluate":
-        labels = state.labels[:k]
+        rows, labels = np.arange(k), state.labels[:k]
 
         def evaluate() -> int:
-            return fused.count_correct(weights, biases, rows, order, labels)[0]
+            return backend.count_correct(prepared, rows, labels)[0]
 
-        return Runner(path, w.name, evaluate, reset, keep=[fused])
+        return Runner(path, w.name, evaluate, reset, warmup=evaluate, keep=[backend])
+    order, m, rule = state.order[:k], w.batch_size, UpdateRule(w.eta)
 
     def run() -> int:
-        return fused.train_epoch(weights, biases, rows, state.y, order, order, w.batch_size, w.eta)
+        return backend.train(prepared, state.y, order, order, m, rule, True)
 
     def warmup() -> int:
-        m = w.batch_size
-        return fused.train_epoch(weights, biases, rows, state.y, order[:m], order[:m], m, w.eta)
+        backend.prepare(m)
+        return backend.train(prepared, state.y, order[:m], order[:m], m, rule, True)
 
-    return Runner(path, w.name, run, reset, warmup, parameters=lambda: (weights, biases), keep=[fused])
+    return Runner(path, w.name, run, reset, warmup, parameters=lambda: (backend.weights, backend.biases),
+                  keep=[backend])
 
 
 def _torch_runner(state: State, path: str, k: int) -> Runner:
@@ -647,6 +608,8 @@ def kernel_runner(case: KernelCase, registry: str, repeat: int = 1) -> Runner:
     """A stateless Runner calling the ``registry`` implementation of the kernel once."""
     fn = getattr(get_kernels(registry), case.kernel)
     args = kernel_args(case)
+    if case.kernel == "output_delta":  # the book's cost
+        args = (QUADRATIC, *args)
     return Runner(registry, case.name, lambda: fn(*args), repeat=repeat, keep=[args])
 
 

@@ -1,8 +1,9 @@
 """The whole-batch engine: backpropagation as matrix products over a stacked mini-batch.
 
-Pure functions on arrays. Parameters use the book's layout: ``weights[l]`` is (n_{l+1}, n_l)
-and ``biases[l]`` is (n_{l+1}, 1), and they are updated in place. A mini-batch of m examples
-is stacked **as rows**: X is (m, n_0), every activation A^l and delta Δ^l is (m, n_l).
+Chapter 2's exercise, "the fully matrix-based approach". Parameters use the book's layout:
+``weights[l]`` is (n_{l+1}, n_l) and ``biases[l]`` is (n_{l+1}, 1), updated in place. A
+mini-batch of m examples is stacked **as rows**: X is (m, n_0), every activation A^l and
+delta Δ^l is (m, n_l).
 
 Why rows: a mini-batch is then a gather of m contiguous rows of the (n, n_0) dataset, every
 buffer is C-contiguous, and each product below is a single BLAS gemm on contiguous operands
@@ -10,18 +11,20 @@ buffer is C-contiguous, and each product below is a single BLAS gemm on contiguo
 array, makes the gather strided: measured with ``python benchmarks/layout.py``, the same
 NumPy epoch ran about 2x slower with columns at m = 10, 100 and 1000.
 
-With Δ^l the (m, n_l) deltas and ⊙ the Hadamard product, the book's four equations become:
+With Δ^l the (m, n_l) deltas, f′ each layer's derivative and ⊙ the Hadamard product, the
+book's four equations become, for a cost C with output error ``cost.delta``:
 
-    BP1  Δ^L = (A^L - Y) ⊙ σ'(Z^L)                   output error, quadratic cost
-    BP2  Δ^l = (Δ^{l+1} W^{l+1}) ⊙ σ'(Z^l)           error carried back one layer
+    BP1  Δ^L = cost.delta(A^L, Y, f′(Z^L))           output error: (A^L − Y) ⊙ σ′(Z^L) for
+                                                      the quadratic cost, A^L − Y for the
+                                                      cross-entropy
+    BP2  Δ^l = (Δ^{l+1} W^{l+1}) ⊙ f′(Z^l)           error carried back one layer
     BP3  ∂C/∂b^l = Σ_rows Δ^l                         bias gradient: a row sum
     BP4  ∂C/∂W^l = (Δ^l)ᵀ A^{l-1}                      weight gradient: one product
 
-with σ'(Z) = A ⊙ (1 - A) read from the stored activations instead of a second exp.
-The elementwise parts come from a kernel registry (``matnet.core.kernels``). A network of
-other neurons (``matnet.core.activations``: one ``Activation`` per layer, ``activations``
-below; ``None`` is the book's sigmoids) computes f(Z) in the forward pass and f′(Z^l) from the
-stored weighted inputs in BP1 and BP2; BP3 and BP4 do not change.
+and every formula comes from the maths table (``matnet.core.maths``): for the sigmoid,
+σ′(Z) = A ⊙ (1 − A) is read from the stored activations instead of a second exp, through a
+kernel registry (``matnet.core.kernels``: NumPy or numba); other neurons apply their own
+f and f′ to the stored weighted inputs.
 """
 
 from __future__ import annotations
@@ -30,11 +33,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from matnet.core.activations import Activation
+from matnet.core import maths
+from matnet.core.inputs import converted, first_bad
 from matnet.core.kernels import Kernels, get_kernels
+from matnet.core.maths import SIGMOID, Activation, Cost, UpdateRule
+from matnet.core.spec import Gradient, Spec
+from matnet.core.threads import one_blas_thread
 
 Arrays = Sequence[np.ndarray]
-Activations = Sequence[Activation] | None
+Neurons = Sequence[Activation]
 
 
 class Workspace:
@@ -66,113 +73,91 @@ class Workspace:
         )
 
 
-def forward(
-    weights: Arrays, biases: Arrays, x: np.ndarray, ws: Workspace, kernels: Kernels,
-    activations: Activations = None,
-) -> np.ndarray:
-    """Feed the (k, n_0) batch ``x`` forward, keeping every layer's activation in ``ws``.
+def _activate(neuron: Activation, z: np.ndarray, out: np.ndarray, kernels: Kernels) -> None:
+    """out = f(z) for a (k, n) batch of weighted inputs (f sees neurons × examples)."""
+    if neuron is SIGMOID:
+        kernels.sigmoid(z, out=out)
+    else:
+        np.copyto(out, neuron.value(z.T).T)
+
+
+def forward(weights: Arrays, biases: Arrays, x: np.ndarray, ws: Workspace, neurons: Neurons,
+            kernels: Kernels) -> np.ndarray:
+    """Feed the (k, n_0) batch ``x`` forward, keeping every layer's Z and A in ``ws``.
 
     Returns the output activations A^L, a (k, n_L) view into the workspace.
     """
     k = x.shape[0]
     a_prev = x
-    for layer, (w, b, z, a) in enumerate(zip(weights, biases, ws.z, ws.a)):
+    for w, b, z, a, neuron in zip(weights, biases, ws.z, ws.a, neurons):
         z_k, a_k = z[:k], a[:k]
         np.matmul(a_prev, w.T, out=z_k)
         z_k += b.T  # b is (n, 1): its transpose broadcasts along the rows
-        if activations is None:
-            kernels.sigmoid(z_k, out=a_k)
-        else:
-            np.copyto(a_k, activations[layer].value(z_k.T).T)  # f sees neurons × examples
+        _activate(neuron, z_k, a_k, kernels)
         a_prev = a_k
     return a_prev
 
 
-def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, kernels: Kernels,
-             activations: Activations = None) -> None:
+def backward(weights: Arrays, x: np.ndarray, y: np.ndarray, ws: Workspace, neurons: Neurons, cost: Cost,
+             kernels: Kernels) -> None:
     """BP1–BP4 for the batch whose forward pass is in ``ws``: gradients into ws.grad_*.
 
-    ``x`` (k, n_0) and ``y`` (k, n_L) are the batch's inputs and one-hot targets. The
+    ``x`` (k, n_0) and ``y`` (k, n_L) are the batch's inputs and desired outputs. The
     gradients are *sums* over the batch (the book's nabla_w, nabla_b), not means.
     """
     k = x.shape[0]
-    depth = len(weights)
-    last = depth - 1
-    if activations is None:
-        kernels.output_delta(ws.a[last][:k], y, out=ws.delta[last][:k])  # BP1
+    last = len(weights) - 1
+    a, z, delta = ws.a[last][:k], ws.z[last][:k], ws.delta[last][:k]
+    if neurons[last] is SIGMOID:
+        kernels.output_delta(cost, a, y, out=delta)  # BP1
     else:
-        f_prime = activations[last].derivative(ws.z[last][:k].T).T
-        np.multiply(ws.a[last][:k] - y, f_prime, out=ws.delta[last][:k])
+        np.copyto(delta, cost.delta(a, y, neurons[last].derivative(z.T).T))
     for layer in range(last, -1, -1):
         delta = ws.delta[layer][:k]
         a_prev = ws.a[layer - 1][:k] if layer > 0 else x
         np.sum(delta, axis=0, out=ws.grad_b[layer])  # BP3
         np.matmul(delta.T, a_prev, out=ws.grad_w[layer])  # BP4
         if layer > 0:
-            back = ws.back[layer - 1][:k]
+            back, below = ws.back[layer - 1][:k], ws.delta[layer - 1][:k]
             np.matmul(delta, weights[layer], out=back)  # BP2: (Δ^{l+1} W^{l+1}) ...
-            if activations is None:
-                kernels.hidden_delta(back, a_prev, out=ws.delta[layer - 1][:k])  # ... ⊙ σ'(Z^l)
+            if neurons[layer - 1] is SIGMOID:
+                kernels.hidden_delta(back, a_prev, out=below)  # ... ⊙ σ′(Z^l)
             else:
-                f_prime = activations[layer - 1].derivative(ws.z[layer - 1][:k].T).T
-                np.multiply(back, f_prime, out=ws.delta[layer - 1][:k])  # ... ⊙ f'(Z^l)
+                np.multiply(back, neurons[layer - 1].derivative(ws.z[layer - 1][:k].T).T, out=below)
 
 
 def gradients_finite(ws: Workspace) -> bool:
     """Whether the batch's gradients are all finite (a sum is finite only if every term is)."""
-    return all(np.isfinite(g.sum()) for g in ws.grad_b) and all(
-        np.isfinite(g.sum()) for g in ws.grad_w
-    )
+    return all(np.isfinite(g.sum()) for g in ws.grad_b) and all(np.isfinite(g.sum()) for g in ws.grad_w)
 
 
-def apply_update(weights: Arrays, biases: Arrays, ws: Workspace, eta: float, k: int) -> None:
-    """w ← w − (η/k) ∇w and b ← b − (η/k) ∇b, with k the size of *this* batch (as the book)."""
-    step = eta / k
+def apply_update(weights: Arrays, biases: Arrays, ws: Workspace, rule: UpdateRule, k: int) -> None:
+    """The table's update (``maths.updated``) with this batch's gradient sums: the weights
+    decay by ``rule.decay``, the biases do not; the step is η/k for *this* batch's size k."""
+    step = rule.step(k)
     for w, b, gw, gb in zip(weights, biases, ws.grad_w, ws.grad_b):
-        gw *= step
-        w -= gw
-        gb *= step
-        b[:, 0] -= gb
+        maths.apply_update(w, gw, rule.decay, step)
+        maths.apply_update(b[:, 0], gb, 1.0, step)
 
 
-def sgd_step(
-    weights: Arrays,
-    biases: Arrays,
-    x: np.ndarray,
-    y: np.ndarray,
-    eta: float,
-    ws: Workspace,
-    kernels: Kernels,
-    check_finite: bool = True,
-    activations: Activations = None,
-) -> bool:
+def sgd_step(weights: Arrays, biases: Arrays, x: np.ndarray, y: np.ndarray, rule: UpdateRule, ws: Workspace,
+             neurons: Neurons, cost: Cost, kernels: Kernels, check_finite: bool = True) -> bool:
     """One mini-batch of SGD on the stacked batch x (k, n_0), y (k, n_L); updates in place.
 
     Returns False, leaving the parameters untouched, when ``check_finite`` and the gradient
     is not finite.
     """
-    forward(weights, biases, x, ws, kernels, activations)
-    backward(weights, x, y, ws, kernels, activations)
+    forward(weights, biases, x, ws, neurons, kernels)
+    backward(weights, x, y, ws, neurons, cost, kernels)
     if check_finite and not gradients_finite(ws):
         return False
-    apply_update(weights, biases, ws, eta, x.shape[0])
+    apply_update(weights, biases, ws, rule, x.shape[0])
     return True
 
 
-def train_epoch(
-    weights: Arrays,
-    biases: Arrays,
-    x: np.ndarray,
-    y: np.ndarray,
-    x_rows: np.ndarray,
-    y_rows: np.ndarray,
-    batch_size: int,
-    eta: float,
-    ws: Workspace,
-    kernels: Kernels,
-    check_finite: bool = True,
-    activations: Activations = None,
-) -> int:
+def train_epoch(weights: Arrays, biases: Arrays, x: np.ndarray, y: np.ndarray, x_rows: np.ndarray,
+                y_rows: np.ndarray, batch_size: int, rule: UpdateRule, ws: Workspace, neurons: Neurons,
+                cost: Cost, kernels: Kernels, check_finite: bool = True) -> int:
     """One epoch of mini-batch SGD: example p is row x_rows[p] of x (N, n_0) with desired
     output row y_rows[p] of y (M, n_L).
 
@@ -180,38 +165,29 @@ def train_epoch(
     Returns the number of batches applied; a value below the batch count means batch number
     (returned value) had a non-finite gradient and was not applied.
     """
-    n = x_rows.shape[0]
     done = 0
-    for start in range(0, n, batch_size):
+    for start in range(0, x_rows.shape[0], batch_size):
         xr, yr = x_rows[start : start + batch_size], y_rows[start : start + batch_size]
         k = xr.shape[0]
         xb, yb = ws.x[:k], ws.y[:k]
         # mode="clip" gathers straight into the buffer; "raise" would go through a temporary.
         np.take(x, xr, axis=0, out=xb, mode="clip")
         np.take(y, yr, axis=0, out=yb, mode="clip")
-        if not sgd_step(weights, biases, xb, yb, eta, ws, kernels, check_finite, activations):
+        if not sgd_step(weights, biases, xb, yb, rule, ws, neurons, cost, kernels, check_finite):
             return done
         done += 1
     return done
 
 
-def feedforward(
-    weights: Arrays,
-    biases: Arrays,
-    x: np.ndarray,
-    kernels: Kernels | str = "numpy",
-    chunk: int = 2048,
-    activations: Activations = None,
-) -> np.ndarray:
+def feedforward(weights: Arrays, biases: Arrays, x: np.ndarray, neurons: Neurons, kernels: Kernels,
+                chunk: int = 2048) -> np.ndarray:
     """Output activations (n, n_L) for the rows of x (n, n_0), ``chunk`` rows at a time.
 
     Evaluation has no backward pass to share buffers with, so it computes the transpose,
-    Aᵀ_l = σ(W_l Aᵀ_{l-1} + b_l), with the chunk's examples as columns: for these shapes
+    Aᵀ_l = f(W_l Aᵀ_{l-1} + b_l), with the chunk's examples as columns: for these shapes
     OpenBLAS runs (n_l × n_{l-1})·(n_{l-1} × k) about 1.6x faster than the row form
     (k × n_{l-1})·(n_{l-1} × n_l). Chunking bounds memory to n_l × chunk per layer.
     """
-    if isinstance(kernels, str):
-        kernels = get_kernels(kernels)
     n = x.shape[0]
     dtype = weights[0].dtype
     out = np.empty((n, weights[-1].shape[0]), dtype=dtype)
@@ -221,20 +197,81 @@ def feedforward(
         part = np.asarray(x[start : start + chunk], dtype=dtype)
         k = part.shape[0]
         a = part.T
-        for layer, (w, b, buffer) in enumerate(zip(weights, biases, flat)):
+        for w, b, buffer, neuron in zip(weights, biases, flat, neurons):
             z = buffer[: w.shape[0] * k].reshape(w.shape[0], k)  # C-contiguous for any k
             np.matmul(w, a, out=z)
             z += b
-            if activations is None:
+            if neuron is SIGMOID:
                 kernels.sigmoid(z, out=z)
             else:
-                np.copyto(z, activations[layer].value(z))
+                np.copyto(z, neuron.value(z))
             a = z
         out[start : start + k] = a.T
     return out
 
 
-def predict(weights: Arrays, biases: Arrays, x: np.ndarray, kernels: Kernels | str = "numpy",
-            activations: Activations = None) -> np.ndarray:
-    """The index of the most active output neuron for each row of x: (n,) int64."""
-    return np.argmax(feedforward(weights, biases, x, kernels, activations=activations), axis=1)
+def _quiet():
+    """No NumPy floating-point warnings in the dense paths: z overflowing to ±inf is harmless
+    (σ(±inf) is exact), and non-finite results are reported by the callers' checks."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+class EngineBackend:
+    """The whole-batch engine as a :class:`~matnet.core.backend.Backend`: the parameters in
+    plain C-contiguous arrays, one workspace kept per batch size, BLAS on one thread."""
+
+    name = "numpy"
+
+    def __init__(self, spec: Spec, kernels: str = "numpy"):
+        self.spec = spec
+        self.kernels = get_kernels(kernels)
+        sizes, dtype = spec.sizes, spec.dtype
+        self.weights = [np.zeros((n_out, n_in), dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.biases = [np.zeros((n_out, 1), dtype) for n_out in sizes[1:]]
+        self._workspace: Workspace | None = None
+
+    def _workspace_for(self, batch_size: int) -> Workspace:
+        if self._workspace is None or not self._workspace.fits(self.spec.sizes, batch_size, self.spec.dtype):
+            self._workspace = Workspace(self.spec.sizes, batch_size, self.spec.dtype)
+        return self._workspace
+
+    def prepare(self, batch_size: int, *, outputs: bool = False) -> float:
+        """Nothing to compile (the numba registry compiles at its first call): 0 seconds."""
+        return 0.0
+
+    def inputs(self, matrix: np.ndarray, name: str) -> np.ndarray:
+        return converted(name, matrix, self.spec.dtype)
+
+    def train(self, inputs, targets, x_rows, y_rows, batch_size, rule, check_finite) -> int:
+        batch_size = min(batch_size, x_rows.shape[0])  # a batch beyond the data is all of it
+        ws = self._workspace_for(batch_size)
+        with one_blas_thread(), _quiet():
+            return train_epoch(self.weights, self.biases, inputs, targets, x_rows, y_rows, batch_size, rule,
+                               ws, self.spec.neurons, self.spec.cost, self.kernels, check_finite)
+
+    def outputs(self, inputs, rows) -> tuple[np.ndarray, int]:
+        with one_blas_thread(), _quiet():
+            out = feedforward(self.weights, self.biases, inputs[rows], self.spec.neurons, self.kernels)
+        return out, int(np.count_nonzero(~np.isfinite(out)))
+
+    def count_correct(self, inputs, rows, labels) -> tuple[int, int]:
+        out, _ = self.outputs(inputs, rows)
+        finite = np.isfinite(out).all(axis=1)
+        correct = np.count_nonzero((np.argmax(out, axis=1) == labels) & finite)
+        return int(correct), int(np.count_nonzero(~finite))
+
+    def feedforward(self, columns) -> tuple[np.ndarray, int, int]:
+        try:
+            rows = converted("a", columns.T, self.spec.dtype)
+        except ValueError:
+            return np.empty(0), first_bad(columns, self.spec.dtype), 0
+        out, bad = self.outputs(rows, slice(None))
+        return np.ascontiguousarray(out.T), -1, bad
+
+    def gradient(self, x, y) -> Gradient:
+        ws = self._workspace_for(1)
+        with one_blas_thread(), _quiet():
+            forward(self.weights, self.biases, x.T, ws, self.spec.neurons, self.kernels)
+            backward(self.weights, x.T, y.T, ws, self.spec.neurons, self.spec.cost, self.kernels)
+        return [gb.reshape(-1, 1).copy() for gb in ws.grad_b], [gw.copy() for gw in ws.grad_w]
+

@@ -19,29 +19,21 @@ the first layer fast. BP2 sums rows of W^{l+1} in the book's layout, kept beside
 layers after the first. Padding lanes hold zero weights and biases, so they never change what
 the real lanes compute.
 
-**The parameters live here.** A network on this path hands its user views of these buffers in
-the book's shapes — weights[l] (n_{l+1}, n_l), biases[l] (n_{l+1}, 1) — so a call copies
-nothing: an edit through a view is an edit of the buffer. An array the user puts in place of
-a view is copied in at the next call, and the view takes its place in the list (the book, too,
-replaces the arrays in its lists at every update).
+**The maths** is the table's (``matnet.core.maths``): BP1 is the cost's output error chosen by
+its code (``kernels.compiled.output_error``), the update is ``maths.updated`` lane by lane —
+with L2 weight decay (chapter 3) every row of W¹ decays, touched by a pixel or not. The
+buffers, and the network's parameters in them, belong to ``matnet.core.fused_backend``.
 """
 
 from __future__ import annotations
 
-import itertools
-import operator
-from collections.abc import Sequence
-
 import numpy as np
 
-from matnet.core.fused_column import gradient_of_column, outputs_of_columns
-from matnet.core.fused_layers import activate, forward_dense_many, forward_sparse, padded, prefetch_row
-from matnet.core.fused_predict import count_correct, outputs
+from matnet.core.fused_layers import activate, forward_dense_many, forward_sparse, prefetch_row
+from matnet.core.kernels.compiled import output_error, sigmoid_prime_from_output, stepped, updated
 from matnet.core.kernels.jit import BLOCK, blocked_njit
-from matnet.core.kernels.machine import aligned_zeros, local_array, prefer_wide_vectors
-from matnet.core.sparse import SparseRows
+from matnet.core.kernels.machine import local_array, prefer_wide_vectors
 
-PREDICT_CHUNK = 64  # examples whose activations evaluation holds at once
 # A batch of up to WHOLE_BATCH examples is trained at once; a larger one in sub-batches of
 # SUB_BATCH, whose activations, deltas and pixels stay in cache between the forward pass and
 # the gradient (measured: m = 1000 ~1.35x faster, m = 100 ~5% slower if it were split).
@@ -50,45 +42,49 @@ SUB_BATCH = 64
 CHUNK_BYTES = 64 * 1024  # first-layer gradient rows swept at a time (measured best of 16–200 kB)
 
 
-def read_only(a: np.ndarray) -> np.ndarray:
-    """``a``, or a read-only view of it: numba compiles a kernel apart for read-only arrays
-    (the loader's) and writable ones, so the kernels always get read-only inputs and are
-    compiled once."""
-    if not a.flags.writeable:
-        return a
-    view = a.view()
-    view.flags.writeable = False
-    return view
-
-
 def chunk_rows(width: int, dtype: np.dtype) -> int:
     """Rows of a (n_0, width) first-layer matrix that fit CHUNK_BYTES."""
     return max(1, CHUNK_BYTES // (width * np.dtype(dtype).itemsize))
 
 
 @blocked_njit(inline="always")
-def _step_row(w, g, j, step):
-    """w[j] -= step · g[j], then g[j] = 0: one first-layer row updated and its gradient cleared."""
+def _step_row(w, g, j, step, decay):
+    """One first-layer row updated and its gradient cleared: w[j] = decay · w[j] − step · g[j]
+    (``updated``), or w[j] − step · g[j] (``stepped``) without decay. The two are separate
+    formulas on purpose: a product by a decay of 1 would let LLVM fuse either product with the
+    subtraction, and the rounding would then depend on the kernel this is inlined into."""
     for kb in range(w.shape[1]):
         gj = local_array(BLOCK, w.dtype)
         for c in range(BLOCK):
             gj[c] = g[j, kb, c]
-        for c in range(BLOCK):
-            w[j, kb, c] -= step * gj[c]
+        if decay == 1:
+            for c in range(BLOCK):
+                w[j, kb, c] = stepped(w[j, kb, c], gj[c], step)
+        else:
+            for c in range(BLOCK):
+                w[j, kb, c] = updated(w[j, kb, c], gj[c], decay, step)
         for c in range(BLOCK):
             g[j, kb, c] = 0
 
 
 @blocked_njit(inline="always")
-def _update_swept(w, g, hit, d, m, rows, indptr, indices, values, cursor, chunk, step, apply):
+def _decay_row(w, j, decay):
+    """w[j] = decay · w[j]: the update of a first-layer row no pixel of the batch touched."""
+    for kb in range(w.shape[1]):
+        for c in range(BLOCK):
+            w[j, kb, c] *= decay
+
+
+@blocked_njit(inline="always")
+def _update_swept(w, g, hit, d, m, rows, indptr, indices, values, cursor, chunk, step, decay, apply):
     """BP4 of the first layer for examples 0..m-1 with deltas d[e], and (``apply``) the update.
 
     The gradient rows are swept ``chunk`` at a time: for each chunk, every example adds its
     pixels that fall in it, g[j] += x_ej δ_e (in example order: the book's order), while the
     chunk is in cache; with ``apply``, each row some pixel touched (flagged in ``hit``) is
-    then stepped and cleared (``_step_row``). Without, g keeps accumulating: a large batch
-    comes in sub-batches, and ``_apply_hit`` steps the rows once all are in. g and hit are
-    zero between batches.
+    then stepped and cleared (``_step_row``), and with weight decay every other row decays.
+    Without, g keeps accumulating: a large batch comes in sub-batches, and ``_apply_hit``
+    steps the rows once all are in. g and hit are zero between batches.
     """
     for e in range(m):
         cursor[e] = indptr[rows[e]]
@@ -114,32 +110,46 @@ def _update_swept(w, g, hit, d, m, rows, indptr, indices, values, cursor, chunk,
                     v = values[q]
                     for c in range(BLOCK):
                         g[j, kb, c] += v * dd[c]
-        if apply:
+        if apply and decay == 1:  # chapter 1: the rows no pixel touched keep their weights
             for j in range(low, high):
                 if hit[j]:
                     hit[j] = 0
-                    _step_row(w, g, j, step)
+                    _step_row(w, g, j, step, decay)
+        elif apply:  # weight decay: every row changes (one loop for both made chapter 1 1.25x slower)
+            for j in range(low, high):
+                if hit[j]:
+                    hit[j] = 0
+                    _step_row(w, g, j, step, decay)
+                else:
+                    _decay_row(w, j, decay)
 
 
 @blocked_njit(inline="always")
-def _apply_hit(w, g, hit, step):
+def _apply_hit(w, g, hit, step, decay, apply):
     """The first-layer update of a batch that came in sub-batches: every row some pixel
-    touched is stepped and cleared (with step 0, only cleared: a batch not applied)."""
+    touched is stepped and cleared, every other one decays (without ``apply``, a batch not
+    applied: the rows are only cleared)."""
     for j in range(w.shape[0]):
         if hit[j]:
             hit[j] = 0
-            if step != 0:
-                _step_row(w, g, j, step)
+            if apply:
+                _step_row(w, g, j, step, decay)
             else:
                 for kb in range(g.shape[1]):
                     for c in range(BLOCK):
                         g[j, kb, c] = 0
+        elif apply and decay != 1:
+            _decay_row(w, j, decay)
 
 
 @blocked_njit(inline="always")
-def _update_single(w, d, indptr, indices, values, i, step):
-    """BP4 and the update of the first layer for a batch of one (CSR row i): each pixel's
-    row is stepped directly, w[j] -= step · (x_j δ), as the sum of one term."""
+def _update_single(w, d, indptr, indices, values, i, step, decay):
+    """BP4 and the update of the first layer for a batch of one (CSR row i): with weight
+    decay every row decays first; then each pixel's row is stepped directly,
+    w[j] −= step · (x_j δ), as the sum of one term."""
+    if decay != 1:
+        for j in range(w.shape[0]):
+            _decay_row(w, j, decay)
     for q in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):  # unsigned: no wraparound
         j = np.uint64(indices[q])
         v = values[q]
@@ -148,7 +158,7 @@ def _update_single(w, d, indptr, indices, values, i, step):
             for c in range(BLOCK):
                 gj[c] = v * d[kb, c]
             for c in range(BLOCK):
-                w[j, kb, c] -= step * gj[c]
+                w[j, kb, c] = stepped(w[j, kb, c], gj[c], step)
 
 
 @blocked_njit(inline="always")
@@ -205,16 +215,17 @@ def _back_delta(d, prev, wb, n_out, back, one):
             for c in range(BLOCK):
                 acc[c] += dk * wb[k, kb, c]
         for c in range(BLOCK):
-            back[kb, c] = acc[c] * (prev[kb, c] * (one - prev[kb, c]))
+            back[kb, c] = acc[c] * sigmoid_prime_from_output(prev[kb, c], one)
 
 
 @blocked_njit(inline="always")
 def _forward_and_back(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y, x_rows,
-                      y_rows, start, m, first, one, flush):
-    """Forward, BP1, BP2 and the bias and later-layer gradients (BP3, BP4) of the m examples
-    from ``start`` — CSR rows x_rows[start + e], target rows y_rows[start + e] — a layer at a
-    time, into acts[l][e] and deltas[l][e]; the gradients start from zero for the ``first``
-    examples of a batch, else continue the sums."""
+                      y_rows, start, m, first, cost, one, flush):
+    """Forward, BP1 (the output error of the cost whose code is ``cost``), BP2 and the bias
+    and later-layer gradients (BP3, BP4) of the m examples from ``start`` — CSR rows
+    x_rows[start + e], target rows y_rows[start + e] — a layer at a time, into acts[l][e] and
+    deltas[l][e]; the gradients start from zero for the ``first`` examples of a batch, else
+    continue the sums."""
     depth = len(wts)
     last = depth - 1
     a = acts[0]  # forward, layer by layer
@@ -236,7 +247,7 @@ def _forward_and_back(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indi
                 d[e, kb, c] = 0
         for c in range(sizes[last + 1]):
             ac = a[e, c // BLOCK, c % BLOCK]
-            d[e, c // BLOCK, c % BLOCK] = (ac - y[yi, c]) * ac * (one - ac)
+            d[e, c // BLOCK, c % BLOCK] = output_error(cost, ac, y[yi, c], one)
     for layer in range(last, 0, -1):  # BP2–BP4, later layers
         d, prev, back = deltas[layer], acts[layer - 1], deltas[layer - 1]
         _bias_gradient(d, m, gbs[layer], first)  # BP3
@@ -260,9 +271,9 @@ def _gradients_finite(gbs):
 
 
 @blocked_njit(inline="always")
-def _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step):
-    """The update of every bias and of the weights after the first layer, and BP2's
-    book-layout copies of those weights."""
+def _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step, decay):
+    """The update of every bias (no decay) and of the weights after the first layer, and
+    BP2's book-layout copies of those weights."""
     for layer in range(len(wts)):
         b, gb = bs[layer], gbs[layer]
         for kb in range(b.shape[0]):
@@ -270,7 +281,7 @@ def _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step):
             for c in range(BLOCK):
                 gj[c] = gb[kb, c]
             for c in range(BLOCK):
-                b[kb, c] -= step * gj[c]
+                b[kb, c] = stepped(b[kb, c], gj[c], step)
         if layer > 0:
             w, gw, wb = wts[layer], gwts[layer], wbs[layer]
             for r in range(w.shape[0]):
@@ -278,8 +289,12 @@ def _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step):
                     gj = local_array(BLOCK, w.dtype)
                     for c in range(BLOCK):
                         gj[c] = gw[r, kb, c]
-                    for c in range(BLOCK):
-                        w[r, kb, c] -= step * gj[c]
+                    if decay == 1:
+                        for c in range(BLOCK):
+                            w[r, kb, c] = stepped(w[r, kb, c], gj[c], step)
+                    else:
+                        for c in range(BLOCK):
+                            w[r, kb, c] = updated(w[r, kb, c], gj[c], decay, step)
             by_input = w.reshape(w.shape[0], -1)  # the book-layout copy, exactly equal
             by_output = wb.reshape(wb.shape[0], -1)
             for k in range(sizes[layer + 1]):
@@ -288,21 +303,20 @@ def _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step):
 
 
 @blocked_njit
-def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y, x_rows, y_rows,
-           batch_size, steps, hit, cursor, chunk, check_finite):
+def epoch(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y, x_rows, y_rows,
+           batch_size, steps, decay, cost, hit, cursor, chunk, check_finite, one, flush):
     """Run the mini-batches of one epoch; returns how many were applied (all, unless one
     produced a non-finite delta and ``check_finite``, in which case it is not applied).
 
     Example p of the epoch is input row x_rows[p] of the CSR arrays and target row
     y_rows[p] of y (M, n_L). ``steps[k]`` is η/k in the arrays' dtype for every batch length
-    k ≥ 1, precomputed as the book computes it; steps[0] is the sigmoid's flush-to-zero bound.
-    A batch is processed a layer at a time, over its examples in order (``acts`` and
-    ``deltas`` hold them all), so every gradient sums the examples in the book's order.
-    gwts[0] and hit are zero between batches.
+    k ≥ 1, precomputed as the book computes it, and ``decay`` the weights' 1 − ηλ/n; ``cost``
+    is the code of the cost's output error, ``one`` 1 in the arrays' dtype and ``flush`` the
+    sigmoid's flush-to-zero bound. A batch is processed a layer at a time, over its examples
+    in order (``acts`` and ``deltas`` hold them all), so every gradient sums the examples in
+    the book's order. gwts[0] and hit are zero between batches.
     """
     prefer_wide_vectors()
-    one = steps[0] - steps[0] + 1  # 1 in the arrays' precision, so float32 math stays float32
-    flush = np.float64(steps[0])
     n = x_rows.shape[0]
     applied = 0
     for start in range(0, n, batch_size):
@@ -311,32 +325,31 @@ def _epoch(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values
         for q in range(stop, min(stop + m, n)):  # the next batch's pixels, while this one runs
             prefetch_row(indptr, indices, values, x_rows[q])
         _forward_and_back(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y,
-                          x_rows, y_rows, start, m, True, one, flush)
+                          x_rows, y_rows, start, m, True, cost, one, flush)
         if check_finite and not _gradients_finite(gbs):
             return applied
         step = steps[m]
         if m == 1:  # BP4 and the update, first layer
-            _update_single(wts[0], deltas[0][0], indptr, indices, values, x_rows[start], step)
+            _update_single(wts[0], deltas[0][0], indptr, indices, values, x_rows[start], step, decay)
         else:
             _update_swept(wts[0], gwts[0], hit, deltas[0], m, x_rows[start:stop], indptr, indices, values,
-                          cursor, chunk, step, True)
-        _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step)
+                          cursor, chunk, step, decay, True)
+        _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step, decay)
         applied += 1
     return applied
 
 
 @blocked_njit
-def _epoch_in_sub_batches(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y, x_rows,
-                          y_rows, batch_size, steps, hit, cursor, chunk, check_finite):
-    """``_epoch`` for batches larger than ``acts`` holds (sub = acts[0].shape[0] examples):
+def epoch_in_sub_batches(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y, x_rows,
+                         y_rows, batch_size, steps, decay, cost, hit, cursor, chunk, check_finite, one,
+                         flush):
+    """``epoch`` for batches larger than ``acts`` holds (sub = acts[0].shape[0] examples):
     each batch comes in sub-batches of ``sub``, whose activations, deltas and pixels stay in
     cache from the forward pass to the gradient; every sum continues from one sub-batch to the
     next in example order (the same numbers as the batch at once), and the batch is applied
     once all are in. A function of its own, so that only training with such batches compiles it.
     """
     prefer_wide_vectors()
-    one = steps[0] - steps[0] + 1
-    flush = np.float64(steps[0])
     n = x_rows.shape[0]
     sub = acts[0].shape[0]
     applied = 0
@@ -348,174 +361,15 @@ def _epoch_in_sub_batches(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, 
             for q in range(end, min(end + k, n)):  # the next pixels, while these run
                 prefetch_row(indptr, indices, values, x_rows[q])
             _forward_and_back(wts, wbs, bs, gwts, gbs, acts, deltas, sizes, indptr, indices, values, y,
-                              x_rows, y_rows, first, k, first == start, one, flush)
+                              x_rows, y_rows, first, k, first == start, cost, one, flush)
             _update_swept(wts[0], gwts[0], hit, deltas[0], k, x_rows[first:end], indptr, indices, values,
-                          cursor, chunk, steps[0], False)  # BP4 of the first layer, accumulated
-        if check_finite and not _gradients_finite(gbs):
-            _apply_hit(wts[0], gwts[0], hit, 0)  # cleared, not applied
-            return applied
+                          cursor, chunk, steps[0], decay, False)  # BP4 of the first layer, accumulated
         step = steps[stop - start]
-        _apply_hit(wts[0], gwts[0], hit, step)
-        _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step)
+        if check_finite and not _gradients_finite(gbs):
+            _apply_hit(wts[0], gwts[0], hit, step, decay, False)  # cleared, not applied
+            return applied
+        _apply_hit(wts[0], gwts[0], hit, step, decay, True)
+        _update_the_rest(wts, wbs, bs, gwts, gbs, sizes, step, decay)
         applied += 1
     return applied
 
-
-class FusedEngine:
-    """The fused path for one network shape and dtype: training, evaluation and feedforward.
-
-    Buffers (padded transposed weights, gradients, activations) are allocated once and reused
-    across calls; the parameters themselves live in them, and ``weight_views`` and
-    ``bias_views`` show them in the book's layout (see the module docstring). Every method
-    first makes the caller's lists hold those views (``own``).
-    """
-
-    def __init__(self, sizes: Sequence[int], dtype: np.dtype):
-        self.sizes = tuple(int(n) for n in sizes)
-        self.dtype = np.dtype(dtype)
-        ins, outs = self.sizes[:-1], self.sizes[1:]
-        blocks = [padded(n) // BLOCK for n in outs]
-        self._sizes = np.array(self.sizes, np.int64)
-        zeros = self._zeros
-        self.wts = tuple(zeros((n_in, nb, BLOCK)) for n_in, nb in zip(ins, blocks))
-        # The book-layout copies BP2 reads (layers after the first), padded like the
-        # activations they multiply; index 0 is a placeholder, as layer 1 needs none.
-        self.wbs = (zeros((1, 1, BLOCK)), *(zeros((n, nb, BLOCK)) for n, nb in zip(outs[1:], blocks)))
-        self.bs = tuple(zeros((nb, BLOCK)) for nb in blocks)
-        self.weight_views = [self._wide(self.wts, layer)[:, :n].T for layer, n in enumerate(outs)]
-        self.bias_views = [self._wide(self.bs, layer)[:n].reshape(n, 1) for layer, n in enumerate(outs)]
-        self._views = (*self.weight_views, *self.bias_views)
-        self.gwts = tuple(zeros(w.shape) for w in self.wts)  # weight gradients, one batch
-        self.gbs = tuple(zeros(b.shape) for b in self.bs)
-        self.acts = tuple(zeros((1, *b.shape)) for b in self.bs)
-        self.deltas = tuple(zeros((1, *b.shape)) for b in self.bs)
-        self.hit = np.zeros(self.sizes[0], np.uint8)  # first-layer rows a batch touched
-        self.cursor = np.zeros(1, np.int64)  # per example of a batch: where its sweep is
-        self.chunk = chunk_rows(blocks[0] * BLOCK, self.dtype)
-        self._predict_acts: tuple[np.ndarray, ...] | None = None
-        # One column's work space: its span [0, count] as a one-row CSR matrix, its non-zero
-        # inputs' positions and values.
-        self._span = np.zeros(2, np.int64)
-        self._positions = np.zeros(self.sizes[0], np.int64)
-        self._values = np.zeros(self.sizes[0], self.dtype)
-        self.limit = float(np.finfo(self.dtype).max)
-        # The sigmoid's flush-to-zero bound, e^24 above the smallest normal number, so that
-        # products of an activation with a few small factors stay normal too.
-        self.flush = float(np.log(np.finfo(self.dtype).tiny) + 24.0)
-
-    def _zeros(self, shape) -> np.ndarray:
-        return aligned_zeros(shape, self.dtype)
-
-    def _wide(self, arrays, layer: int) -> np.ndarray:
-        """arrays[layer] seen as a 2-D (rows, padded width) matrix."""
-        a = arrays[layer]
-        return a.reshape(a.shape[0], -1) if a.ndim == 3 else a.reshape(-1)
-
-    def owns(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray]) -> bool:
-        """Whether the lists hold exactly this engine's views (the parameters are here)."""
-        depth = len(self.weight_views)
-        return len(weights) == depth == len(biases) and all(
-            map(operator.is_, itertools.chain(weights, biases), self._views)
-        )
-
-    def own(self, weights: list[np.ndarray], biases: list[np.ndarray]) -> None:
-        """Make the lists hold this engine's views: an entry that is another array (checked
-        by the caller: right shape, dtype, finite range) is copied into the buffers first.
-        Given the engine's own lists (``weight_views``, ``bias_views``), nothing to do."""
-        if weights is self.weight_views and biases is self.bias_views:
-            return
-        for given, views in ((weights, self.weight_views), (biases, self.bias_views)):
-            for layer, view in enumerate(views):
-                if given[layer] is not view:
-                    view[...] = given[layer]
-                    given[layer] = view
-
-    def _refresh_book_copies(self) -> None:
-        """BP2's book-layout copies of the later layers, from the weights as they are now
-        (the user may have edited them through the views)."""
-        for layer in range(1, len(self.wts)):
-            self._wide(self.wbs, layer)[:, : self.sizes[layer]] = self.weight_views[layer]
-
-    def steps(self, batch_size: int, eta: float) -> np.ndarray:
-        """[flush bound, η/1, η/2, …, η/batch_size] in this engine's dtype: the book's step
-        is eta / len(mini_batch), rounded to the arrays' dtype."""
-        return np.array([self.flush] + [eta / k for k in range(1, batch_size + 1)], dtype=self.dtype)
-
-    def train_epoch(
-        self,
-        weights: Sequence[np.ndarray],
-        biases: Sequence[np.ndarray],
-        inputs: SparseRows,
-        targets: np.ndarray,
-        x_rows: np.ndarray,
-        y_rows: np.ndarray,
-        batch_size: int,
-        eta: float,
-        check_finite: bool = True,
-    ) -> int:
-        """One epoch (or a batch-aligned slice of one): example p is input row x_rows[p] and
-        target row y_rows[p] of targets (M, n_L) in this engine's dtype. Parameters
-        (C-contiguous, this engine's dtype) are updated in place. A batch larger than the
-        data is all of it; one of more than WHOLE_BATCH examples is trained in sub-batches
-        (``_epoch_in_sub_batches``). Returns the number of mini-batches applied."""
-        batch_size = min(batch_size, max(1, x_rows.shape[0]))
-        whole = batch_size <= WHOLE_BATCH
-        rows = batch_size if whole else SUB_BATCH  # examples whose activations are held at once
-        held = self.acts[0].shape[0]
-        if held < rows or (not whole and held != rows):
-            self.acts = tuple(self._zeros((rows, *b.shape)) for b in self.bs)
-            self.deltas = tuple(self._zeros(a.shape) for a in self.acts)
-            self.cursor = np.zeros(rows, np.int64)
-        self.own(weights, biases)
-        self._refresh_book_copies()
-        applied = (_epoch if whole else _epoch_in_sub_batches)(
-            self.wts, self.wbs, self.bs, self.gwts, self.gbs, self.acts, self.deltas, self._sizes,
-            inputs.indptr, inputs.indices, inputs.values, read_only(targets), x_rows, y_rows, batch_size,
-            self.steps(batch_size, eta), self.hit, self.cursor, self.chunk, check_finite,
-        )
-        return applied
-
-    def count_correct(self, weights, biases, inputs: SparseRows, rows: np.ndarray, labels: np.ndarray):
-        """(correct, not finite): of examples rows[p] (CSR rows) with labels[p], how many the
-        network classifies as labelled, and how many give a non-finite output."""
-        self.own(weights, biases)
-        return count_correct(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr,
-                             inputs.indices, inputs.values, rows, read_only(labels), self.flush)
-
-    def _chunk_acts(self) -> tuple[np.ndarray, ...]:
-        """Activations for a chunk of PREDICT_CHUNK examples (made once)."""
-        if self._predict_acts is None:
-            self._predict_acts = tuple(self._zeros((PREDICT_CHUNK, *b.shape)) for b in self.bs)
-        return self._predict_acts
-
-    def outputs(self, weights, biases, inputs: SparseRows, rows: np.ndarray) -> tuple[np.ndarray, int]:
-        """(outputs (len(rows), n_L), how many are not finite) for CSR rows ``rows``."""
-        self.own(weights, biases)
-        out = np.empty((rows.shape[0], self.sizes[-1]), self.dtype)
-        bad = outputs(self.wts, self.bs, self._chunk_acts(), self._sizes, inputs.indptr, inputs.indices,
-                      inputs.values, rows, out, self.flush)
-        return out, bad
-
-    def outputs_of_columns(self, weights, biases, x: np.ndarray) -> tuple[np.ndarray, int, int]:
-        """(outputs (n_L, k), index of the first bad input or -1, how many outputs are not
-        finite) for the k columns of x (n_0, k), any real dtype, one column at a time: the same
-        numbers ``outputs`` gives for those inputs."""
-        self.own(weights, biases)
-        if x.dtype != self.dtype or not x.flags.c_contiguous:  # one compiled kernel per dtype
-            with np.errstate(all="ignore"):  # a value beyond float32's range: inf, reported below
-                x = np.ascontiguousarray(x, dtype=self.dtype)
-        out = np.empty((self.sizes[-1], x.shape[1]), self.dtype)
-        bad_input, bad = outputs_of_columns(self.wts, self.bs, self.acts, self._sizes, x, out, self._span,
-                                            self._positions, self._values, self.limit, self.flush)
-        return out, bad_input, bad
-
-    def gradient(self, weights, biases, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
-        """(nabla_b, nabla_w), book layout, for one example: x (n_0, 1), y (n_L, 1), both in this
-        engine's dtype and finite."""
-        self.own(weights, biases)
-        grad_w = [np.empty(w.shape, self.dtype) for w in self.weight_views]
-        grad_b = [np.empty(b.shape, self.dtype) for b in self.bias_views]
-        gradient_of_column(self.wts, self.bs, self.acts, self._sizes, read_only(x), read_only(y),
-                           tuple(grad_w), tuple(grad_b), self._span, self._positions, self._values,
-                           self.dtype.type(1), self.flush)
-        return grad_b, grad_w

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from matnet.core.fused_layers import forward_example
+from matnet.core.kernels.compiled import output_error, sigmoid_prime_from_output
 from matnet.core.kernels.jit import BLOCK, blocked_njit
 from matnet.core.kernels.machine import prefer_wide_vectors
 
@@ -61,10 +62,11 @@ def outputs_of_columns(wts, bs, acts, sizes, x, out, span, positions, values, li
 
 
 @blocked_njit
-def gradient_of_column(wts, bs, acts, sizes, x, y, grad_w, grad_b, span, positions, values, one, flush):
+def gradient_of_column(wts, bs, acts, sizes, x, y, grad_w, grad_b, span, positions, values, cost, one, flush):
     """BP1–BP4 for one example — x (n_0, 1) and desired output y (n_L, 1), in the network's
     dtype and finite — into grad_w[l] (n_{l+1}, n_l) and grad_b[l] (n_{l+1}, 1), the book's
-    layout; ``one`` is 1 in that dtype, the rest work space as in ``outputs_of_columns``.
+    layout; ``cost`` is the code of the cost's output error, ``one`` is 1 in that dtype, the
+    rest work space as in ``outputs_of_columns``.
     δ of each layer is its bias gradient (BP3), so it is computed straight into grad_b."""
     prefer_wide_vectors()
     layers = len(wts)
@@ -74,7 +76,7 @@ def gradient_of_column(wts, bs, acts, sizes, x, y, grad_w, grad_b, span, positio
     out = acts[layers - 1][0]
     for c in range(delta.shape[0]):  # BP1
         a = out[c // BLOCK, c % BLOCK]
-        delta[c, 0] = (a - y[c, 0]) * a * (one - a)
+        delta[c, 0] = output_error(cost, a, y[c, 0], one)
     for layer in range(layers - 1, -1, -1):
         gw, delta = grad_w[layer], grad_b[layer]
         n_here, n_prev = gw.shape
@@ -93,5 +95,4 @@ def gradient_of_column(wts, bs, acts, sizes, x, y, grad_w, grad_b, span, positio
                 acc = one - one
                 for c in range(n_here):
                     acc += delta[c, 0] * w[r, c // BLOCK, c % BLOCK]
-                a = previous[r // BLOCK, r % BLOCK]
-                back[r, 0] = acc * (a * (one - a))
+                back[r, 0] = acc * sigmoid_prime_from_output(previous[r // BLOCK, r % BLOCK], one)

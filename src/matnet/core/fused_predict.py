@@ -1,6 +1,6 @@
 """Compiled evaluation: the outputs of many examples, CSR rows on the padded transposed weights.
 
-``count_correct`` and ``outputs`` run over rows of a CSR matrix (``matnet.core.sparse``) with
+``count_correct`` and ``outputs_of_rows`` run over rows of a CSR matrix (``matnet.core.sparse``) with
 the fused path's layer blocks (``matnet.core.fused_layers``) — the fast way through 10,000
 test images, one sweep of whole weight rows per non-zero pixel (``matnet.core.fused_column``
 does the same for a few dense columns at a time). Both report outputs that are not finite
@@ -81,7 +81,7 @@ def count_correct(wts, bs, acts, sizes, indptr, indices, values, rows, labels, f
 
 
 @blocked_njit
-def outputs(wts, bs, acts, sizes, indptr, indices, values, rows, out, flush):
+def outputs_of_rows(wts, bs, acts, sizes, indptr, indices, values, rows, out, flush):
     """out[p] = the output layer for CSR row rows[p]; returns how many are not finite."""
     prefer_wide_vectors()
     last = len(wts) - 1

@@ -3,13 +3,13 @@
 The book passes lists of ``(x, y)`` tuples: x an (n_0, 1) column, y an (n_L, 1) one-hot column
 (training) or a label (evaluation). matnet also takes a pair of arrays ``(X, Y)``, X (n, n_0)
 with one example per row. Either way the result is an :class:`Examples`: example k's input is
-row ``rows[k]`` of a matrix ``inputs`` (N, n_0) — the caller's own matrix or the loader's,
-found again through :mod:`matnet.data.rows` in a few milliseconds — so no call ever re-stacks
-the loader's 50,000 columns. Any other list is stacked once per call by ``np.array``.
+row ``rows[k]`` of a matrix ``inputs`` (N, n_0) — the caller's own matrix, or the loader's,
+which its lists know (:class:`~matnet.core.pairs.PairList`) — so no call ever re-stacks the
+loader's 50,000 columns. Any other list is stacked once per call by ``np.array``.
 
 Everything is checked before any weight changes: shapes, dtypes, labels in range; the
 inputs' values (NaN, infinity, beyond float32's range) are checked by whoever reads them —
-the CSR conversion of ``matnet.core.sparse`` in one pass, or :func:`dense_inputs`.
+the CSR conversion of ``matnet.core.sparse`` in one pass, or :func:`converted`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matnet.data import rows as registered
+from matnet.core.pairs import PairList
 
 
 @dataclass(frozen=True)
@@ -40,22 +40,23 @@ class Examples:
     target_rows: np.ndarray | None = None  # (n,) int64
     labels: np.ndarray | None = None  # (n,) int64
     pairs: list | None = None
-    registered_as: registered.Pairs | None = None  # what the loader registered pairs as
 
     def shuffle_pairs(self, order: np.ndarray) -> None:
-        """Re-order the caller's list in place as ``order`` (the book's random.shuffle of it),
-        and remember the new order, so that the next call finds its rows without a lookup."""
+        """Re-order the caller's list in place as ``order`` (the book's random.shuffle of it);
+        a PairList remembers its new order, so the next call finds its rows at once."""
         pairs = self.pairs
         if pairs is None or self.n < 2:
             return
-        if self.registered_as is not None:
-            rows = self.input_rows[order]
-            reordered = registered.objects_at(self.registered_as, rows)
-            if reordered is not None:
-                pairs[:] = reordered
-                registered.remember(pairs, self.registered_as, rows)
-                return
+        if isinstance(pairs, PairList) and self.input_rows is not None:
+            pairs.reorder(self.input_rows[order])
+            return
         pairs[:] = operator.itemgetter(*order.tolist())(list(pairs))
+
+    def label_array(self) -> np.ndarray:
+        """The n examples' labels: given, or read off the one-hot targets (their largest entry)."""
+        if self.labels is not None:
+            return self.labels
+        return np.argmax(self.targets[self.target_index(np.arange(self.n))], axis=1)
 
     def input_index(self, order: np.ndarray) -> np.ndarray:
         """Rows of ``inputs`` of examples ``order`` (indices into the n examples)."""
@@ -70,26 +71,26 @@ def training_examples(
     data: object, sizes: Sequence[int], dtype: np.dtype, name: str = "training_data"
 ) -> Examples:
     """``SGD``'s training data as Examples with targets."""
-    found = _registered_pairs(data)
+    found = _stacked_rows(data)
     if found is not None:
-        source, rows = found
-        _check_width(f"{name} inputs", source.inputs, sizes[0])
-        if source.targets is None:
-            targets, target_rows = _one_hot(source.labels[rows], sizes[-1], dtype), None
+        stacked, rows = found
+        _check_width(f"{name} inputs", stacked.inputs, sizes[0])
+        if stacked.targets is None:  # a labelled list handed over for training
+            labels = _checked_labels(f"{name} labels", stacked.labels[rows], sizes[-1])
+            targets, target_rows = _one_hot(labels, sizes[-1], dtype), None
         else:
-            targets, target_rows = source.targets, rows
+            targets, target_rows = stacked.targets, rows
         _check_width(f"{name} outputs", targets, sizes[-1])
         targets, target_rows = _gathered(f"{name} outputs", targets, target_rows, dtype)
-        return Examples(source.inputs, rows, rows.shape[0], targets=targets, target_rows=target_rows,
-                        pairs=data, registered_as=source)
+        return Examples(stacked.inputs, rows, rows.shape[0], targets=targets, target_rows=target_rows,
+                        pairs=data)
     xs, ys, pairs = _split_pairs(name, data)
-    inputs, input_rows = _inputs(f"{name} inputs", xs, sizes[0])
-    targets, target_rows = _targets(name, ys, sizes[-1], dtype)
-    n = _count(inputs, input_rows)
-    if _count(targets, target_rows) != n:
-        raise ValueError(f"{name} has {n} inputs but {_count(targets, target_rows)} outputs")
-    targets, target_rows = _gathered(f"{name} outputs", targets, target_rows, dtype)
-    return Examples(inputs, input_rows, n, targets=targets, target_rows=target_rows, pairs=pairs)
+    inputs = _inputs(f"{name} inputs", xs, sizes[0])
+    targets = _targets(name, ys, sizes[-1], dtype)
+    n = inputs.shape[0]
+    if targets.shape[0] != n:
+        raise ValueError(f"{name} has {n} inputs but {targets.shape[0]} outputs")
+    return Examples(inputs, None, n, targets=converted(f"{name} outputs", targets, dtype), pairs=pairs)
 
 
 def _gathered(name: str, matrix: np.ndarray, rows: np.ndarray | None, dtype: np.dtype):
@@ -102,29 +103,28 @@ def _gathered(name: str, matrix: np.ndarray, rows: np.ndarray | None, dtype: np.
 
 def labelled_examples(data: object, sizes: Sequence[int], name: str = "test_data") -> Examples:
     """``evaluate``'s data as Examples with labels; outputs may be labels or one-hot targets."""
-    found = _registered_pairs(data)
+    found = _stacked_rows(data)
     if found is not None:
-        source, rows = found
-        _check_width(f"{name} inputs", source.inputs, sizes[0])
-        labels = _checked_labels(f"{name} labels", source.labels[rows], sizes[-1])
-        return Examples(source.inputs, rows, rows.shape[0], labels=labels, pairs=data)
+        stacked, rows = found
+        _check_width(f"{name} inputs", stacked.inputs, sizes[0])
+        labels = _checked_labels(f"{name} labels", stacked.labels[rows], sizes[-1])
+        return Examples(stacked.inputs, rows, rows.shape[0], labels=labels, pairs=data)
     xs, ys, pairs = _split_pairs(name, data)
-    inputs, input_rows = _inputs(f"{name} inputs", xs, sizes[0])
+    inputs = _inputs(f"{name} inputs", xs, sizes[0])
     labels = _labels(f"{name} labels", ys, sizes[-1])
-    n = _count(inputs, input_rows)
+    n = inputs.shape[0]
     if labels.shape[0] != n:
         raise ValueError(f"{name} has {n} inputs but {labels.shape[0]} labels")
-    return Examples(inputs, input_rows, n, labels=labels, pairs=pairs)
+    return Examples(inputs, None, n, labels=labels, pairs=pairs)
 
 
-def _registered_pairs(data: object) -> tuple[registered.Pairs, np.ndarray] | None:
-    """(source, rows) when ``data`` is a list of the loader's own tuples (any order)."""
-    if not isinstance(data, list):
+def _stacked_rows(data: object):
+    """(stacked arrays, rows) when ``data`` is a non-empty list made by the loader whose pairs
+    are all rows of its arrays, in any order."""
+    if not isinstance(data, PairList) or not data:
         return None
-    found = registered.find(data)
-    if found is None or not isinstance(found[0], registered.Pairs):
-        return None
-    return found
+    rows = data.rows()
+    return None if rows is None else (data.stacked, rows)
 
 
 def _check_width(name: str, matrix: np.ndarray, width: int) -> None:
@@ -136,10 +136,6 @@ def _one_hot(labels: np.ndarray, n_out: int, dtype: np.dtype) -> np.ndarray:
     targets = np.zeros((labels.size, n_out), dtype)
     targets[np.arange(labels.size), labels] = 1.0
     return targets
-
-
-def _count(matrix: np.ndarray, rows: np.ndarray | None) -> int:
-    return matrix.shape[0] if rows is None else rows.shape[0]
 
 
 def _split_pairs(name: str, data: object) -> tuple[object, object, list | None]:
@@ -180,23 +176,15 @@ def _numeric(name: str, arr: np.ndarray) -> None:
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
 
 
-def _inputs(name: str, xs: object, n_in: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """(matrix (N, n_in), rows or None): an (n, n_in) array as given, the loader's columns
-    as rows of its stacked array, any other columns stacked."""
-    if isinstance(xs, np.ndarray):
-        matrix, rows = xs, None
-    else:
-        found = registered.find(xs)
-        if found is not None:
-            matrix, rows = found
-        else:
-            matrix, rows = _stack_columns(name, xs, n_in), None
+def _inputs(name: str, xs: object, n_in: int) -> np.ndarray:
+    """The inputs as an (n, n_in) matrix: an array as given, a list of columns stacked."""
+    matrix = xs if isinstance(xs, np.ndarray) else _stack_columns(name, xs, n_in)
     _numeric(name, matrix)
     if matrix.ndim != 2 or matrix.shape[1] != n_in:
         raise ValueError(f"{name} must have shape (n, {n_in}) (one example per row), got {matrix.shape}")
-    if _count(matrix, rows) == 0:
+    if matrix.shape[0] == 0:
         raise ValueError(f"{name} is empty")
-    return matrix, rows
+    return matrix
 
 
 def _stack_columns(name: str, xs: list, n_in: int) -> np.ndarray:
@@ -233,29 +221,30 @@ def converted(name: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return out
 
 
-def dense_inputs(data: Examples, dtype: np.dtype, name: str = "inputs") -> np.ndarray:
-    """The inputs matrix as C-contiguous ``dtype`` rows (for the dense backends), checked."""
-    return converted(name, data.inputs, dtype)
+def first_bad(x: np.ndarray, dtype: np.dtype) -> int:
+    """Flat index r·k + c of the first value of x (n_0, k) that is not finite in ``dtype``
+    (NaN, infinite, or beyond its range)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        bad = ~np.isfinite(x.astype(dtype))
+    r, c = np.argwhere(bad)[0]
+    return int(r) * x.shape[1] + int(c)
 
 
-def _targets(data_name: str, ys: object, n_out: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray | None]:
-    """(targets (M, n_out), rows or None), not yet converted: labels become one-hot rows in
-    dtype; the loader's one-hot columns are found as rows of its stacked array."""
+def _targets(data_name: str, ys: object, n_out: int, dtype: np.dtype) -> np.ndarray:
+    """The desired outputs as (n, n_out) rows, not yet converted: labels become one-hot rows
+    in ``dtype``."""
     name = f"{data_name} outputs"
     if not isinstance(ys, np.ndarray):
-        found = registered.find(ys)
-        if found is not None:
-            return found
         ys = _stack_outputs(data_name, ys)
     arr = as_array(name, ys)
     _numeric(name, arr)
     if arr.ndim == 1:
-        return _one_hot(_checked_labels(name, arr, n_out), n_out, dtype), None
+        return _one_hot(_checked_labels(name, arr, n_out), n_out, dtype)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr.reshape(arr.shape[0], arr.shape[1])
     if arr.ndim != 2 or arr.shape[1] != n_out:
         raise ValueError(f"{name} must be labels (n,) or targets (n, {n_out}), got shape {arr.shape}")
-    return arr, None
+    return arr
 
 
 def _stack_outputs(name: str, ys: list) -> np.ndarray:
@@ -296,10 +285,6 @@ def _checked_labels(name: str, arr: np.ndarray, n_out: int) -> np.ndarray:
 def _labels(name: str, ys: object, n_out: int) -> np.ndarray:
     """Integer class labels (n,) from labels or one-hot rows/columns."""
     if not isinstance(ys, np.ndarray):
-        found = registered.find(ys)
-        if found is not None:  # the loader's one-hot columns
-            matrix, rows = found
-            return np.argmax(matrix[rows], axis=1)
         ys = _stack_outputs(name.removesuffix(" labels"), ys)
     arr = as_array(name, ys)
     _numeric(name, arr)

@@ -7,7 +7,7 @@ pairs: a fifth of the work, the same result. :func:`sparse_rows` builds that for
 way (NaN, infinity, or a float64 value beyond float32's range are refused with the row and
 column), so no separate scan of the inputs is ever needed.
 
-The loader's matrices cannot change between calls (``matnet.data.frozen``: read-only views
+The loader's matrices cannot change between calls (``matnet.frozen``: read-only views
 of memory nobody else holds), so their CSR form — and that of read-only slices of them — is
 kept (a few, least recently used first out) and reused; any other matrix, read-only or not,
 is converted afresh on every call, so edits the caller makes in place are always seen. The
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matnet.core.kernels.jit import cached_njit
-from matnet.data.frozen import is_frozen
+from matnet.frozen import is_frozen
 
 _KEEP = 4  # CSR forms kept: the training and test sets of a float64 and a float32 network
 

@@ -32,8 +32,8 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from matnet.errors import CorruptDataError, DataError, MissingDataError, UnsafePickleError
+from matnet.frozen import freeze
 
-from .frozen import freeze
 from .idx import N_CLASSES, N_PIXELS
 from .split import LabeledImages, Split, cache_get, cache_put, file_key, float_dtype
 from .stream import ByteStream

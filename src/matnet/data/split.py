@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .frozen import freeze
+from matnet.frozen import freeze
 
 __all__ = ["N_TRAINING", "LabeledImages", "Split", "clear_cache"]
 

@@ -28,7 +28,9 @@ import numpy as np
 
 from matnet import datasets
 from matnet.bench.report import blas_summary
-from matnet.core.backends import make_backend
+from matnet.core.backend import make_backend
+from matnet.core.maths import SIGMOID
+from matnet.core.spec import Spec
 from matnet.core.threads import one_blas_thread
 from matnet.network import BookRandom, EpochReport, Network
 
@@ -114,7 +116,8 @@ def train(spec: RunSpec, data_dir: str | None = None) -> dict:
 def check(spec: RunSpec) -> None:
     """Raise now what every run of this backend would raise on this machine (``--backend numba``
     without a working numba: BackendUnavailableError), rather than once per run."""
-    make_backend(spec.backend, spec.sizes, np.dtype(spec.dtype))
+    neurons = (SIGMOID,) * (len(spec.sizes) - 1)
+    make_backend(spec.backend, Spec(tuple(spec.sizes), np.dtype(spec.dtype), neurons))
 
 
 def worker() -> dict:

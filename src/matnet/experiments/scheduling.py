@@ -1,4 +1,5 @@
-"""Where a sweep's runs execute: joblib's backends, chosen by ``--jobs``, ``--scheduler`` or ``--ray``.
+"""Where a sweep's runs execute: joblib's backends, chosen by an :class:`Executor` (on the command
+line, ``--jobs``, ``--scheduler`` or ``--ray``).
 
 - ``--jobs N`` (default 1): joblib's loky processes on this machine, one run per process
   (``--jobs 1`` runs in this process);
@@ -36,11 +37,6 @@ class Executor:
     jobs: int = 1
     scheduler: str | None = None
     ray: str | None = None
-
-    @classmethod
-    def from_args(cls, args) -> Executor:
-        """From the command line's ``--jobs``, ``--scheduler`` and ``--ray``."""
-        return cls(args.jobs or 1, args.scheduler, args.ray)
 
     @property
     def local(self) -> bool:

@@ -5,15 +5,19 @@ Each run is one seed of one cell (sizes, η, mini-batch size, dtype, backend); s
 them, and each finished run is appended to the ``--out`` file at once, so an interrupted sweep
 loses only the runs in flight and ``--resume`` runs only what the file lacks. The summary (best,
 mean and spread of each cell's best accuracies) is computed from the file.
+
+:func:`run_sweep` is the whole sweep for a notebook, in keywords; the command line
+(:mod:`matnet.cli.sweep`) reads its options into those keywords and prints what comes back.
 """
 
 from __future__ import annotations
 
 import statistics
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from matnet import datasets, progress
 from matnet.errors import UsageError
@@ -121,6 +125,34 @@ def run_grid(
     return outcome
 
 
+def run_sweep(
+    *,
+    sizes: Sequence[Sequence[int]] = ((784, 30, 10),),
+    etas: Sequence[float] = (3.0,),
+    seeds: Sequence[int] = (0,),
+    epochs: int = 30,
+    batch_sizes: Sequence[int] = (10,),
+    dtype: str | np.dtype = "float64",
+    backend: str = "auto",
+    out: str | None = None,
+    executor: Executor | None = None,
+    resume: bool = False,
+    data_dir: str | None = None,
+    retries: int = 2,
+    on_record: Callable[[dict], None] | None = None,
+) -> Outcome:
+    """Every run of the grid (see :func:`grid`) where ``executor`` says (default: in this
+    process), each record appended to ``out`` as it arrives and passed to ``on_record``.
+
+    ``out`` must not hold runs yet, unless ``resume``: then only the runs it lacks are made. Without
+    ``out`` the records are kept in memory only: ``summary(outcome.records.values())``.
+    """
+    specs = grid(sizes, etas, seeds, epochs=epochs, batch_sizes=batch_sizes, dtype=str(np.dtype(dtype)),
+                 backend=backend)
+    return run_grid(specs, out, executor or Executor(), resume=resume, data_dir=data_dir, retries=retries,
+                    on_record=on_record, label="sweep")
+
+
 def describe_run(record: dict) -> str:
     """One line for a finished run, printed as it arrives."""
     p = record["parameters"]
@@ -156,25 +188,10 @@ def summary(found: Iterable[dict]) -> str:
 
 
 def report_failures(failures: list[Failure], out: str | None, label: str) -> None:
+    """One line on stderr per run that did not finish (naming the command that makes it alone),
+    then, with ``out``, how to make the missing runs: the same ``matnet label`` with ``--resume``."""
     for failure in failures:
         print(f"matnet {label}: {failure.spec.command()} did not finish: {failure.reason}", file=sys.stderr)
     if failures and out is not None:
         print(f"matnet {label}: the file {out} has every other run; the same command with --resume "
               "runs the missing ones", file=sys.stderr)
-
-
-def cli_main(args) -> int:
-    specs = grid(args.sizes, args.eta, args.seeds, epochs=args.epochs, batch_sizes=args.batch_size,
-                 dtype=str(args.dtype), backend=args.backend)
-    executor = Executor.from_args(args)
-    started = time.perf_counter()
-    outcome = run_grid(specs, args.out, executor, resume=args.resume, data_dir=args.data_dir,
-                       retries=args.retries, label="sweep",
-                       on_record=lambda record: progress.write(describe_run(record)))
-    ran = len(outcome.records) - outcome.skipped
-    print(f"matnet sweep: {ran} run(s) in {time.perf_counter() - started:.1f} s on {executor.describe()}",
-          file=sys.stderr)
-    report_failures(outcome.failures, args.out, "sweep")
-    found, _ = records.read(args.out)
-    print(summary(record for record in found if "accuracies" in record))
-    return 1 if outcome.failures else 0

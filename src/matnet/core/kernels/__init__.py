@@ -1,7 +1,9 @@
-"""One registry of elementwise kernels, with a NumPy and a numba implementation of each.
+"""The elementwise kernels of the whole-batch engine, by name, in a NumPy and a numba registry.
 
-The engine looks kernels up by registry name, so both implementations run the same tests and
-the same benchmarks and cannot drift apart::
+Both registries compute the maths table's formulas (``matnet.core.maths``) for sigmoid
+neurons, writing into ``out``: the NumPy one with the table's functions on whole arrays, the
+numba one with the same functions compiled into one loop each (``compiled``). They run the
+same tests and benchmarks::
 
     from matnet.core.kernels import get_kernels
     k = get_kernels("numba")
@@ -26,23 +28,17 @@ Kernel = Callable[..., np.ndarray]
 
 @dataclass(frozen=True)
 class Kernels:
-    """The four elementwise operations backpropagation needs, all writing into ``out``."""
+    """The elementwise steps of backpropagation for sigmoid neurons, each writing into ``out``."""
 
     name: str
     sigmoid: Kernel  # (z, out) -> out = σ(z)
-    sigmoid_prime: Kernel  # (a, out) -> out = a(1 - a)
-    output_delta: Kernel  # (a, y, out) -> out = (a - y) ⊙ a(1 - a)            BP1
-    hidden_delta: Kernel  # (g, a, out) -> out = g ⊙ a(1 - a), g = δ W          BP2
+    sigmoid_prime: Kernel  # (a, out) -> out = σ′ from the output, a(1 − a)
+    output_delta: Kernel  # (cost, a, y, out) -> out = cost.delta(a, y, a(1 − a))       BP1
+    hidden_delta: Kernel  # (g, a, out) -> out = g ⊙ a(1 − a), g = δ^{l+1} W^{l+1}     BP2
 
 
 def _registry(name: str, module) -> Kernels:
-    return Kernels(
-        name=name,
-        sigmoid=module.sigmoid,
-        sigmoid_prime=module.sigmoid_prime,
-        output_delta=module.output_delta,
-        hidden_delta=module.hidden_delta,
-    )
+    return Kernels(name, module.sigmoid, module.sigmoid_prime, module.output_delta, module.hidden_delta)
 
 
 REGISTRY_NAMES = ("numpy", "numba")

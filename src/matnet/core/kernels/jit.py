@@ -1,45 +1,60 @@
-"""How matnet compiles: numba's disk cache where it can write one, and register-blocked kernels.
+"""How matnet compiles: numba's disk cache in a folder of its own, and register-blocked kernels.
 
-``cached_njit`` is ``numba.njit(cache=True)``, with every cache entry keyed on the source of
-all of ``matnet.core`` (``SOURCES``): numba keys an entry on the function's own file and
-bytecode only, so a kernel that inlines a helper from another module (every fused kernel
-does) would otherwise be loaded, stale, after that helper changed. numba looks for a cache folder
-($NUMBA_CACHE_DIR, the package's __pycache__, then the user's cache folder) when a
-``cache=True`` function is *defined*, and raises RuntimeError at import time when none is
-writable — e.g. a read-only install run by a user without a home folder. Such a user gets a
-working matnet that compiles on every start, not an ImportError.
+**The cache.** ``cached_njit`` is ``numba.njit(cache=True)`` with the cache in a folder named
+by a hash of the source of all of ``matnet.core`` (``CACHE_DIR``). numba keys a cached kernel
+on its own file and bytecode only, and every fused kernel inlines helpers from other modules:
+in a shared folder, a kernel would be loaded stale after a helper changed. A new source is a
+new folder, so nothing compiled from other sources is ever found. numba reads where to cache
+from its public configuration (``numba.config.CACHE_DIR``, which ``NUMBA_CACHE_DIR`` sets)
+when a function is decorated; matnet sets it for its own decorations only, to
+``numba-<hash>`` in ``$NUMBA_CACHE_DIR/matnet`` if that is set, else in the user's cache
+folder (``~/.cache/matnet``), and keeps the four most recent such folders. Where none can be
+written (a read-only home, say), matnet compiles on every start instead of failing to import.
 
-``blocked_njit`` is for the hot kernels, written as fixed-width blocks of ``BLOCK`` lanes held
-in ``local_array`` scratch (``matnet.core.kernels.machine``): a block of 32 float64 is 8 AVX2
-(or 4 AVX-512) registers, and an inner loop such as ``acc[c] += v * row[c]`` over a whole
-block then runs with the accumulator in registers instead of going through memory on every
-step (~1.6x on the first layer). Two things make that happen, both scoped to these kernels:
+**Blocked kernels.** ``blocked_njit`` is for the hot kernels, written as fixed-width blocks of
+``BLOCK`` lanes held in ``local_array`` scratch (``matnet.core.kernels.machine``): a block of
+32 float64 is 8 AVX2 (or 4 AVX-512) registers, and an inner loop such as
+``acc[c] += v * row[c]`` over a whole block then runs with the accumulator in registers instead
+of going through memory on every step. Three things make that happen:
 
-- LLVM's SLP vectorizer, which packs the unrolled block into vector instructions. numba turns
-  it off by default (numba PR #8852, after miscompilations in unrelated integer code); it is
-  switched on only while a ``blocked_njit`` kernel compiles, and the kernels are tested against
-  the per-example oracle.
+- LLVM's SLP vectorizer packs the unrolled block into vector instructions (without it the
+  fused epoch is 2.5–4x slower, measured). numba turns it off by default (numba PR #8852, after
+  miscompilations in unrelated integer code), and has no per-function switch. So the backend
+  compiles each blocked kernel itself, before its first call, through :func:`compile_for`,
+  which switches numba's public ``SLP_VECTORIZE`` setting on for that compile only (under
+  numba's compiler lock, so no other compile sees it); the kernels are tested against the
+  per-example oracle.
 - ``fastmath={"contract"}``: ``a * b + c`` may be one fused multiply-add, rounded once, as
   BLAS's own kernels do. No reassociation, no assumptions about NaN or infinity.
 - ``error_model="numpy"``: a division is a division, as in NumPy, without Python's check for a
   zero divisor, whose exception path would stop a loop from vectorizing.
 
-This module imports numba: only compiled code imports it (see ``matnet.core.backends``).
+This module imports numba: only compiled code imports it (see ``matnet.core.backend``).
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from numba import config, njit
-from numba.core.compiler_lock import global_compiler_lock
+import numba
+from numba import njit
+
+try:  # serializes numba's compiles; without it, another thread could compile with SLP on too
+    from numba.core.compiler_lock import global_compiler_lock as _compiling
+except ImportError:  # pragma: no cover - a numba that moved it
+    _compiling = contextlib.nullcontext()
 
 log = logging.getLogger(__name__)
 
 BLOCK = 32  # lanes of a register block (see the module docstring)
+KEEP = 4  # cache folders of other matnet sources kept beside this one's
 
 
 def _sources_digest() -> str:
@@ -52,62 +67,87 @@ def _sources_digest() -> str:
     return digest.hexdigest()
 
 
-SOURCES = _sources_digest()
+def _cache_root() -> Path:
+    """``$NUMBA_CACHE_DIR/matnet`` when that is set, else the user's ``~/.cache/matnet``."""
+    if numba.config.CACHE_DIR:
+        return Path(numba.config.CACHE_DIR) / "matnet"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "matnet"
 
 
-def _key_on_sources(dispatcher) -> None:
-    """Make ``dispatcher``'s cache entries also carry ``SOURCES``, so an entry compiled from
-    other versions of the modules it inlines is never loaded (numba's own key: the
-    signature, the CPU, the function's bytecode)."""
-    cache = getattr(dispatcher, "_cache", None)
-    index_key = getattr(cache, "_index_key", None)
-    if index_key is None:  # no cache, or a numba without this hook: numba's own key
+def _writable_cache_dir() -> Path | None:
+    """This source's cache folder, made if needed and tested for writing; None if it cannot be."""
+    folder = _cache_root() / f"numba-{_sources_digest()[:16]}"
+    try:
+        new = not folder.is_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        log.debug("numba cache folder %s cannot be written (%s); compiling without a cache", folder, exc)
+        return None
+    if new:
+        _forget_old(folder)
+    return folder
+
+
+def _forget_old(folder: Path) -> None:
+    """Remove the cache folders of other matnet sources beside ``folder``, but the KEEP newest."""
+    try:
+        others = sorted((p for p in folder.parent.glob("numba-*") if p != folder and p.is_dir()),
+                        key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
         return
+    for old in others[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
 
-    def keyed(sig, codegen):
-        return index_key(sig, codegen), SOURCES
 
-    cache._index_key = keyed
+CACHE_DIR = _writable_cache_dir()
+
+
+@contextlib.contextmanager
+def _caching_in(folder: Path) -> Iterator[None]:
+    before = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = str(folder)
+    try:
+        yield
+    finally:
+        numba.config.CACHE_DIR = before
 
 
 def cached_njit(fn=None, **options):
-    """``numba.njit(cache=True, **options)``, keyed on ``SOURCES``; falling back to no cache
-    when none can be written."""
+    """``numba.njit(cache=True, **options)`` caching in ``CACHE_DIR``; without a cache when
+    there is none."""
 
     def decorate(function):
+        if CACHE_DIR is None:
+            return njit(**options)(function)
         try:
-            dispatcher = njit(cache=True, **options)(function)
+            with _caching_in(CACHE_DIR):
+                return njit(cache=True, **options)(function)
         except RuntimeError as exc:  # "cannot cache function ...: no locator available"
             log.debug("numba cache unavailable for %s (%s); compiling without it", function.__name__, exc)
             return njit(**options)(function)
-        _key_on_sources(dispatcher)
-        return dispatcher
 
     return decorate if fn is None else decorate(fn)
 
 
 def blocked_njit(fn=None, **options):
-    """``cached_njit`` with FMA contraction, compiled with LLVM's SLP vectorizer on."""
+    """``cached_njit`` with FMA contraction and NumPy's division; compile the kernels called
+    from Python with :func:`compile_for`, which turns LLVM's SLP vectorizer on."""
+    return cached_njit(fn, fastmath={"contract"}, error_model="numpy", **options)
 
-    def decorate(function):
-        dispatcher = cached_njit(fastmath={"contract"}, error_model="numpy", **options)(function)
-        compile_ = getattr(dispatcher, "compile", None)
-        if compile_ is None:  # NUMBA_DISABLE_JIT=1: a plain Python function
-            return dispatcher
 
-        @functools.wraps(compile_)
-        def compile_vectorized(sig):
-            with global_compiler_lock:  # config is global: no other compile sees the switch
-                before = config.SLP_VECTORIZE
-                config.SLP_VECTORIZE = 1
-                try:
-                    return compile_(sig)
-                finally:
-                    config.SLP_VECTORIZE = before
-
-        # Every compile of this dispatcher goes through its ``compile`` method, whether it is
-        # called from Python or typed from another compiled function.
-        dispatcher.compile = compile_vectorized
-        return dispatcher
-
-    return decorate if fn is None else decorate(fn)
+def compile_for(kernel, *args) -> None:
+    """Compile ``kernel`` (a ``blocked_njit`` dispatcher) for the types of ``args``, with the
+    SLP vectorizer on, unless it has been (or its disk cache has it); the kernels it inlines
+    are compiled into it. A no-op when the JIT is disabled (``kernel`` is a Python function)."""
+    if not hasattr(kernel, "compile"):
+        return
+    signature = tuple(numba.typeof(a) for a in args)
+    with _compiling:
+        before = numba.config.SLP_VECTORIZE
+        numba.config.SLP_VECTORIZE = 1
+        try:
+            kernel.compile(signature)
+        finally:
+            numba.config.SLP_VECTORIZE = before

@@ -1,65 +1,53 @@
-"""The numba side of the kernel registry: the same in-place kernels, compiled.
+"""The numba registry: the same kernels as the NumPy one, each one compiled loop.
 
-Each kernel loops once over contiguous memory and fuses what NumPy does in several passes
-(``output_delta`` is one pass instead of four). Inputs may be any shape as long as they are
-C-contiguous; ``out`` must not alias an input (except in ``sigmoid``).
+Each kernel runs once over contiguous memory and fuses what NumPy does in several passes
+(``output_delta`` is one pass instead of four), calling the maths table's formulas compiled
+by ``compiled`` and the compiled path's own σ (``vector_sigmoid``). Inputs may be any shape
+as long as they are C-contiguous; ``out`` must not alias an input (except in ``sigmoid``).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from matnet.core import maths
+from matnet.core.kernels.compiled import cost_code, output_error, sigmoid_prime_from_output
 from matnet.core.kernels.jit import cached_njit
-
-
-@cached_njit(inline="always")
-def sigmoid_scalar(x):
-    """Overflow-free logistic function: exp is only ever taken of a non-positive number.
-
-    Both tails from one exp and no branch around it (a select instead), which measured ~2x
-    faster than branching on the sign: random signs defeat the branch predictor.
-    """
-    e = math.exp(-abs(x))
-    r = 1.0 / (1.0 + e)
-    return r if x >= 0 else e * r
+from matnet.core.kernels.vector_sigmoid import sigmoid as _sigmoid_of
 
 
 @cached_njit
-def _sigmoid(z, out):
+def _sigmoid(z, out, flush):
     zf = z.reshape(z.size)
     of = out.reshape(out.size)
     for i in range(zf.size):
-        of[i] = sigmoid_scalar(zf[i])
+        of[i] = _sigmoid_of(np.float64(zf[i]), flush)
 
 
 @cached_njit
-def _sigmoid_prime(a, out):
+def _sigmoid_prime(a, out, one):
     af = a.reshape(a.size)
     of = out.reshape(out.size)
     for i in range(af.size):
-        of[i] = af[i] * (1.0 - af[i])
+        of[i] = sigmoid_prime_from_output(af[i], one)
 
 
 @cached_njit
-def _output_delta(a, y, out):
+def _output_delta(cost, a, y, out, one):
     af = a.reshape(a.size)
     yf = y.reshape(y.size)
     of = out.reshape(out.size)
     for i in range(af.size):
-        ai = af[i]
-        of[i] = (ai - yf[i]) * ai * (1.0 - ai)
+        of[i] = output_error(cost, af[i], yf[i], one)
 
 
 @cached_njit
-def _hidden_delta(g, a, out):
+def _hidden_delta(g, a, out, one):
     gf = g.reshape(g.size)
     af = a.reshape(a.size)
     of = out.reshape(out.size)
     for i in range(af.size):
-        ai = af[i]
-        of[i] = gf[i] * ai * (1.0 - ai)
+        of[i] = gf[i] * sigmoid_prime_from_output(af[i], one)
 
 
 def _contiguous(*arrays: np.ndarray) -> None:
@@ -69,28 +57,28 @@ def _contiguous(*arrays: np.ndarray) -> None:
 
 
 def sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = sigmoid(z) for any finite z; ``out`` may be ``z``. Same shape, C-contiguous."""
+    """out = σ(z) for any real z, subnormal tails included; ``out`` may be ``z``."""
     _contiguous(z, out)
-    _sigmoid(z, out)
+    _sigmoid(z, out, -np.inf)
     return out
 
 
 def sigmoid_prime(a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out = a (1 - a) = sigmoid'(z) from the activation a."""
+    """out = a (1 − a) = σ′(z) from the activation a."""
     _contiguous(a, out)
-    _sigmoid_prime(a, out)
+    _sigmoid_prime(a, out, out.dtype.type(1))
     return out
 
 
-def output_delta(a: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """BP1, quadratic cost: out = (a - y) ⊙ a ⊙ (1 - a) in one pass. Shapes (m, n_L)."""
+def output_delta(cost: maths.Cost, a: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """BP1 in one pass: out = cost.delta(a, y, a(1 − a)). Shapes (m, n_L)."""
     _contiguous(a, y, out)
-    _output_delta(a, y, out)
+    _output_delta(cost_code(cost), a, y, out, out.dtype.type(1))
     return out
 
 
 def hidden_delta(g: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """BP2's Hadamard in one pass: out = g ⊙ a ⊙ (1 - a), g = δ^{l+1} W^{l+1}."""
+    """BP2's Hadamard product in one pass: out = g ⊙ a(1 − a), g = δ^{l+1} W^{l+1}."""
     _contiguous(g, a, out)
-    _hidden_delta(g, a, out)
+    _hidden_delta(g, a, out, out.dtype.type(1))
     return out

@@ -1,0 +1,149 @@
+"""The command line's vocabulary: the parser and help formatter every command uses, the types
+its arguments are read with, and the options several commands share.
+
+Every argument a user can get wrong is refused here, by argparse, in one line that names the
+option and points at ``--help`` — before any command has loaded data or built a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # imported when a command runs: `matnet --help` needs none of the experiments
+    from matnet.experiments.scheduling import Executor
+
+N_PIXELS, N_CLASSES = 784, 10  # MNIST's inputs and classes
+DTYPES = ("float64", "float32")
+MAX_SEED = 2**32 - 1  # np.random.seed's range, which book mode uses
+DATA_DIR_HELP = "MNIST folder (default: $MATNET_DATA, then data/mnist, then ~/.cache/matnet/mnist)"
+Subparsers = Any  # what add_subparsers returns: argparse names its class only privately
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line: what is wrong, and where to read more."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or action.default is argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def add_command(subparsers: Subparsers, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand's parser; its one-line ``help`` is also its description, as a sentence."""
+    return subparsers.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                                 formatter_class=HelpFormatter)
+
+
+# ------------------------------------------------------------------------------- argument types
+
+
+def layer_sizes(text: str) -> list[int]:
+    """``--sizes``: comma-separated positive layer sizes, at least two."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--sizes must be comma-separated ints like 784,30,10, got {text!r}"
+        ) from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--sizes needs ≥ 2 positive layer sizes, got {text!r}")
+    return sizes
+
+
+def int_in(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int in [minimum, maximum], or a message saying what was expected."""
+    expected = f"an int ≥ {minimum}" if maximum is None else f"an int in [{minimum}, {maximum}]"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = int_in(1)
+non_negative_int = int_in(0)
+seed = int_in(0, MAX_SEED)
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a learning rate, a step)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite positive number, got {text!r}")
+    return value
+
+
+def list_of(item: Callable[[str], Any], name: str) -> Callable[[str], list]:
+    """An argparse type: comma-separated values of ``item``'s type."""
+
+    def parse(text: str) -> list:
+        values = [item(part.strip()) for part in text.split(",") if part.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"{name} needs at least one value, got {text!r}")
+        return values
+
+    return parse
+
+
+def seeds(text: str) -> list[int]:
+    """Seeds as ``0-9`` (inclusive), ``3`` or a comma-separated mix such as ``0,2,5-7``."""
+    found: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, dash, last = part.partition("-")
+        low = seed(first)
+        high = seed(last) if dash else low
+        if high < low:
+            raise argparse.ArgumentTypeError(f"the seed range {part!r} is empty (write it low-high)")
+        found += range(low, high + 1)
+    if not found:
+        raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
+    return list(dict.fromkeys(found))
+
+
+# ------------------------------------------------------------------------------- where runs go
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """Where the runs execute, and the JSON-lines file they are kept in (sweep, reproduce)."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=positive_int, default=None, metavar="N",
+                       help="run N at a time in local processes (joblib; one BLAS thread each) "
+                            "(default: 1, in this process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="send the runs to the Dask cluster at ADDRESS, e.g. tcp://host:8786, "
+                            "with pip install 'matnet[dask]' (default: none, run here)")
+    where.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                       help="send the runs to Ray: the cluster at ADDRESS, or without it "
+                            "$RAY_ADDRESS or a new local Ray, with pip install 'matnet[ray]' "
+                            "(default: none, run here)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --out and run only the others")
+    parser.add_argument("--retries", type=non_negative_int, default=2,
+                        help="times a run is scheduled again after its worker process died")
+
+
+def executor_from(args: argparse.Namespace) -> Executor:
+    """The Executor that ``add_executor_options``'s ``--jobs``, ``--scheduler`` and ``--ray`` ask for."""
+    from matnet.experiments.scheduling import Executor
+
+    return Executor(jobs=args.jobs or 1, scheduler=args.scheduler, ray=args.ray)

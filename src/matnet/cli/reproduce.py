@@ -1,0 +1,71 @@
+"""``matnet reproduce``: the book's chapter-1 results table (:func:`matnet.experiments.reproduce.run`),
+one line per run as it finishes, then the table, and optionally a plot of every run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from matnet.cli.common import check_output_paths, check_plotting
+from matnet.cli.options import (
+    DATA_DIR_HELP,
+    DTYPES,
+    Subparsers,
+    add_command,
+    add_executor_options,
+    executor_from,
+    positive_int,
+)
+from matnet.core.backend import BACKENDS
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Register ``matnet reproduce`` and its options."""
+    from matnet.experiments.reproduce import EXPERIMENTS
+
+    reproduce = add_command(subparsers, "reproduce", "the book's chapter-1 results table, several seeds each")
+    reproduce.add_argument("--epochs", type=positive_int, default=30, help="epochs per run")
+    reproduce.add_argument("--batch-size", type=positive_int, default=10, help="mini-batch size")
+    reproduce.add_argument("--seeds", type=positive_int, default=None,
+                           help="seeds per experiment (default: each experiment's own count)")
+    reproduce.add_argument("--only", action="append", default=None, metavar="NAME",
+                           choices=[e.name for e in EXPERIMENTS],
+                           help="run only this experiment (repeatable), one of: "
+                                + ", ".join(repr(e.name) for e in EXPERIMENTS))
+    reproduce.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
+    reproduce.add_argument("--dtype", choices=DTYPES, default="float64", help="floating-point type")
+    reproduce.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
+    reproduce.add_argument("--plot", default=None, metavar="FILE.png",
+                           help="draw every run of every row on shared axes, the book's figures dashed")
+    reproduce.add_argument("--out", default=None, metavar="FILE.jsonl",
+                           help="also keep each run, as it finishes, in this JSON-lines file")
+    add_executor_options(reproduce)
+    reproduce.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the experiments; print the table. 1 when a run did not finish (each is named on stderr)."""
+    from matnet import progress
+    from matnet.experiments import reproduce, sweep
+
+    check_output_paths(plot=args.plot, out=args.out)
+    if args.plot:
+        check_plotting()
+
+    def finished(experiment: reproduce.Experiment, run: reproduce.Run) -> None:
+        progress.write(f"  {experiment.name}, seed {run.seed}: best {max(run.accuracies):.2%}, "
+                       f"last {run.accuracies[-1]:.2%}")
+
+    result = reproduce.run(
+        only=args.only, seeds=args.seeds, epochs=args.epochs, batch_size=args.batch_size,
+        backend=args.backend, dtype=args.dtype, data_dir=args.data_dir, out=args.out,
+        executor=executor_from(args), resume=args.resume, retries=args.retries, on_run=finished,
+    )
+    sweep.report_failures(result.failures, args.out, "reproduce")
+    print(result.table())
+    if args.plot:
+        from matnet import plots
+
+        plots.save(result.figure(), args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 1 if result.failures else 0
