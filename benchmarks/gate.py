@@ -204,6 +204,10 @@ class Worker:
         if cpus is not None:
             os.sched_setaffinity(self.process.pid, cpus)  # before it loads anything
         ready = self.process.stdout.readline().strip()
+        self.missing: set[str] = set()  # calls this version's matnet cannot make (no network2, say)
+        if ready.startswith("missing "):
+            self.missing = set(ready.removeprefix("missing ").split(","))
+            ready = self.process.stdout.readline().strip()
         if not ready.startswith("ready "):
             error = self.process.stderr.read()[-1500:]
             self.close()
@@ -264,6 +268,10 @@ def compare(names: Sequence[str], baseline_src: Path, current_src: Path, rounds:
     outcomes = []
     try:
         for name in names:
+            if name in old.missing | new.missing:
+                side = "the baseline" if name in old.missing else "this tree"
+                say(f"SKIP compare {name}: {side} cannot make this call (it has no matnet.network2)")
+                continue
             pairs = []
             for r in range(rounds):
                 if r % 2 == 0:

@@ -21,8 +21,9 @@ from matnet.network import Network
 def data(mnist):
     from matnet import mnist_loader
 
-    training, _, test = mnist_loader.load_data_wrapper()
-    return calls.Data(training[:300], test[:100], mnist.training.images[:300], mnist.training.labels[:300])
+    training, validation, test = mnist_loader.load_data_wrapper()
+    return calls.Data(training[:300], validation[:100], test[:100], mnist.training.images[:300],
+                      mnist.training.labels[:300])
 
 
 def parameters(net) -> list[np.ndarray]:
@@ -40,7 +41,7 @@ def run_from_seed(runner):
 
 def fresh(data: calls.Data) -> calls.Data:
     """The same data with lists of their own: the book shuffles its list in place."""
-    return calls.Data(list(data.training), list(data.test), data.x, data.labels)
+    return calls.Data(list(data.training), list(data.validation), list(data.test), data.x, data.labels)
 
 
 @pytest.mark.parametrize("name", ["epoch", "arrays", "arrays-m100", "update_mini_batch"])

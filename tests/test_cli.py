@@ -297,11 +297,12 @@ def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
     assert "(default: 30)" in train and "(default: 784,30,10)" in train and "(default: 3.0)" in train
     assert "--dtype {float64,float32}" in train and "(default: float64)" in train
     assert "(default: unseeded, so each run differs)" in train
-    from matnet.experiments.reproduce import EXPERIMENTS
+    from matnet.experiments.reproduce import CHAPTERS
 
     reproduce = " ".join(texts["reproduce"].split())
-    assert "run only this experiment (repeatable), one of: " + ", ".join(
-        repr(e.name) for e in EXPERIMENTS) in reproduce
+    assert "run only this experiment of the chapter (repeatable), one of: " + ", ".join(
+        repr(e.name) for chapter in CHAPTERS.values() for e in chapter.experiments) in reproduce
+    assert "--chapter {1,3}" in reproduce and "(default: 1)" in reproduce
 
 
 OUTPUT_FILES = ("json", "save", "plot", "errors", "gallery", "out")  # None: not written, nothing to say

@@ -149,17 +149,21 @@ def test_saturated_neurons_are_flushed_to_zero_without_changing_the_result():
     assert max_gap(got, start) > 1e-3  # it did train
 
 
-def test_slices_of_an_epoch_compose():
+@pytest.mark.parametrize("lmbda", [0.0, 0.5])
+def test_slices_of_an_epoch_compose(lmbda):
+    """An epoch run in slices (SGD with a progress callback) is the epoch at once: the same
+    bits without weight decay; with it, the first layer's scale is folded into its weights at
+    the end of each slice, which rounds in another order (see matnet.core.fused)."""
     sizes = [12, 6, 5, 3]
     x, y = synthetic(sizes, N, seed=4, sparsity=0.5)
     start = initial(sizes, seed=4)
-    rows, rule = sparse_rows(x, np.float64), UpdateRule(2.0, 0.5, N)
+    rows, rule = sparse_rows(x, np.float64), UpdateRule(2.0, lmbda, N)
     whole, sliced = backend_with("numba", sizes, start), backend_with("numba", sizes, start)
     assert whole.train(rows, y, ORDER, ORDER, 4, rule, True) == 8
     parts = [sliced.train(rows, y, ORDER[i : i + 12], ORDER[i : i + 12], 4, rule, True)
              for i in range(0, N, 12)]
     assert sum(parts) == 8
-    assert max_gap(parameters(whole), parameters(sliced)) == 0.0
+    assert max_gap(parameters(whole), parameters(sliced)) <= (0.0 if lmbda == 0 else 1e-15)
 
 
 def test_a_non_finite_batch_stops_the_epoch_before_it_is_applied():

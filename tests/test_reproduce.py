@@ -166,3 +166,50 @@ def test_run_refuses_unknown_names_itself(tmp_path):
     with pytest.raises(UsageError, match="--only '30 hiden' matched no experiment") as refused:
         reproduce.run(only=["30 hidden", "30 hiden"], data_dir=str(empty))
     assert all(e.name in str(refused.value) for e in EXPERIMENTS)
+
+
+# --- chapter 3 -------------------------------------------------------------------------------
+
+
+def test_chapter_3s_table_states_each_figure_of_the_runs():
+    session = reproduce.Session("made up", (4, 3, 2), 0.5, 2, "book says", lmbda=5.0, weights="large",
+                                training_size=1000, evaluation="validation", epochs=3)
+    runs = [Run(0, [0.50, 0.70, 0.60], [1.0, 2.0, 9.0], {"training_cost": [3.0, 2.0, 1.5]}),
+            Run(1, [0.80, 0.20, 0.10], [3.0, 4.0, 5.0], {"training_cost": [3.0, 2.0, 0.5]})]
+    header, rule, row = reproduce.sessions_table([(session, runs)], np.dtype(np.float64)).splitlines()
+    assert cells(header)[:3] == ["session", "network", "η"] and set(rule) == {"|", "-"}
+    assert cells(row) == ["made up", "[4, 3, 2]", "0.5", "5", "large", "1,000", "validation", "3", "float64",
+                          "2", "80.00%", "75.00%", "35.00%", "1.0000", "3.5000", "book says"]
+
+
+def test_a_chapter_3_run_is_the_chapters_session(mnist, tmp_path):
+    """``matnet reproduce --chapter 3`` on the regularized session, two epochs: its record holds
+    what the chapter's code, run from the same seed, returns and prints."""
+    import matnet.network2 as network2
+    from matnet import mnist_loader
+
+    out = tmp_path / "runs.jsonl"
+    result = reproduce.run(chapter=3, only=["regularized, λ = 0.1"], seeds=1, epochs=2, out=str(out))
+    (record,), _ = records.read(out)
+    np.random.seed(0)
+    random.seed(0)
+    net = network2.Network([784, 30, 10], cost=network2.CrossEntropyCost)
+    net.large_weight_initializer()
+    training, _, test = mnist_loader.load_data_wrapper()
+    e_cost, e_accuracy, t_cost, t_accuracy = net.SGD(
+        training[:1000], 2, 10, 0.5, lmbda=0.1, evaluation_data=test, monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True, monitor_training_cost=True, monitor_training_accuracy=True,
+        verbose=False)
+    assert record["accuracies"] == [c / 10_000 for c in e_accuracy]
+    assert record["training_accuracy"] == [c / 1000 for c in t_accuracy]
+    assert (record["training_cost"], record["evaluation_cost"]) == (t_cost, e_cost)
+    assert record["parameters"]["lmbda"] == 0.1 and record["parameters"]["training_size"] == 1000
+    (session, runs), = result.rows
+    assert runs[0].monitored["training_cost"] == t_cost
+    assert result.table().splitlines()[2].startswith("| regularized, λ = 0.1 | [784, 30, 10] | 0.5 | 0.1 |")
+
+
+def test_chapter_1s_records_keep_their_parameters():
+    """A chapter-1 run's record has the keys it always had: files written before chapter 3 resume."""
+    spec = EXPERIMENTS[0].specs(30, 10, "auto", "float64")[0]
+    assert set(spec.parameters()) == {"sizes", "eta", "seed", "epochs", "batch_size", "dtype", "backend"}

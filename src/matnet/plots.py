@@ -107,6 +107,53 @@ def runs_figure(rows: Sequence[tuple[str, Sequence[Sequence[float]], float | Non
     return fig
 
 
+def monitored_figure(panels: Sequence[tuple[str, Sequence[Mapping[str, Sequence[float]]], float | None]], *,
+                     title: str = ""):
+    """Chapter 3's curves, one panel per session: ``panels`` holds (title, the runs — each a
+    mapping of monitored figures per epoch: ``accuracies`` (the evaluation accuracy, as
+    fractions) and any of ``training_accuracy`` (fractions), ``training_cost``,
+    ``evaluation_cost`` — and the book's figure as a fraction or None). Accuracies on the left
+    axis, costs on the right: the training cost falling while the evaluation accuracy stops
+    rising is overfitting made visible."""
+    columns = min(3, max(1, len(panels)))
+    rows = -(-len(panels) // columns)
+    fig = _figure(5.2 * columns, 3.8 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    curves = (("accuracies", "evaluation accuracy", "C0", False),
+              ("training_accuracy", "training accuracy", "C2", False),
+              ("training_cost", "training cost", "C3", True),
+              ("evaluation_cost", "evaluation cost", "C1", True))
+    for ax, (name, runs, book) in zip(axes, panels):
+        cost_axis = None
+        for key, label, color, is_cost in curves:
+            for j, run in enumerate(runs):
+                if key not in run:
+                    continue
+                if is_cost and cost_axis is None:
+                    cost_axis = ax.twinx()
+                    cost_axis.set_ylabel("cost", color="C3")
+                target = cost_axis if is_cost else ax
+                values = run[key] if is_cost else [100 * v for v in run[key]]
+                target.plot(range(len(values)), values, color=color, alpha=0.8, linewidth=1.1,
+                            label=label if j == 0 else None)
+        if book is not None:
+            ax.axhline(100 * book, color="C0", linestyle="--", linewidth=1, alpha=0.7, label="the book")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy (%)")
+        ax.xaxis.set_major_locator(_integer_ticks())
+        ax.grid(alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        if cost_axis is not None:
+            more = cost_axis.get_legend_handles_labels()
+            handles, labels = handles + more[0], labels + more[1]
+        ax.legend(handles, labels, loc="center right", fontsize="x-small")
+        ax.set_title(name, fontsize="medium")
+    fig.suptitle(title or "the book's chapter-3 sessions")
+    return fig
+
+
 def mistakes(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     """Indices of the misclassified examples, most confident mistake first. ``outputs`` is
     (n, 10); the confidence is the winning output's activation (ties keep test-set order)."""

@@ -5,10 +5,12 @@ loader's lists: ``net.SGD(training_data, 30, 10, 3.0, test_data=test_data)``,
 ``net.evaluate(test_data)``, ``net.feedforward(x)``… Three paths make the same call on
 networks drawn from the same seed:
 
-``book``    ``matnet.bench.book_network``, chapter 1's code: the 1x of every speedup;
+``book``    ``matnet.bench.book_network``, chapter 1's code (for chapter 3's calls,
+            ``matnet.bench.book_network2``, network2 written the book's way): the 1x;
 ``loop``    ``matnet.core.loop.LoopNetwork``, matnet's oracle, which must cost what the book
             costs (loop/book is reported for the calls that train and evaluate);
-``matnet``  ``matnet.network.Network``, backend "auto", as a reader gets it.
+``matnet``  ``matnet.network.Network`` (``matnet.network2.Network``), backend "auto", as a
+            reader gets it.
 
 Whole calls are timed, every fixed cost included: finding the loader's arrays, converting
 inputs, compiling nothing (``prepare`` runs in the warm-up). Where the book would take
@@ -55,6 +57,15 @@ class Call:
     book_examples: int | None = None  # the book runs this prefix of the training list (scaled)
     repeat: int = 1  # calls per timing sample, for calls of microseconds
     loop: bool = False  # also time matnet's oracle, for loop/book
+    # Chapter 3's sessions (network2): what the call passes beyond chapter 1's.
+    chapter: int = 1
+    sizes: tuple[int, ...] = SIZES
+    eta: float = ETA
+    lmbda: float = 0.0
+    training_size: int | None = None  # the first n training pairs (None: all)
+    evaluation: str = "test"  # chapter 3's evaluation_data: "test" or "validation"
+    monitor: tuple[str, ...] = ()  # chapter 3's monitor_… flags that are set
+    large_weights: bool = False  # net.large_weight_initializer() first
 
 
 CALLS: tuple[Call, ...] = (
@@ -75,7 +86,24 @@ CALLS: tuple[Call, ...] = (
     Call("update_mini_batch", "net.update_mini_batch(training_data[:10], 3.0)", 1.0, "step", repeat=20),
     Call("backprop", "net.backprop(x, y)", 1.0, "backprop", repeat=100),
 )
-QUICK_CALLS = ("session", "epoch", "arrays", "evaluate", "feedforward")
+CHAPTER_3_CALLS: tuple[Call, ...] = (
+    Call("ch3-overfitting", "net.SGD(training_data[:1000], 400, 10, 0.5, evaluation_data=test_data, "
+         "monitor_evaluation_accuracy=True, monitor_training_cost=True)", 30, "train", epochs=400,
+         book_epochs=8, chapter=3, eta=0.5, training_size=1000,
+         monitor=("evaluation_accuracy", "training_cost"), large_weights=True),
+    Call("ch3-100-hidden", "Network([784, 100, 10]).SGD(training_data, 30, 10, 0.5, lmbda=5.0, "
+         "evaluation_data=validation_data, monitor_evaluation_accuracy=True)", 30, "train", epochs=30,
+         book_epochs=1, chapter=3, sizes=(784, 100, 10), eta=0.5, lmbda=5.0, evaluation="validation",
+         monitor=("evaluation_accuracy",), large_weights=True),
+    Call("ch3-100-hidden-f32", "the same with dtype=np.float32", 30, "train", epochs=30, book_epochs=1,
+         chapter=3, sizes=(784, 100, 10), eta=0.5, lmbda=5.0, evaluation="validation",
+         monitor=("evaluation_accuracy",), large_weights=True, dtype="float32"),
+    Call("ch3-epoch", "the same in float64, one epoch per call", 30, "train", chapter=3, sizes=(784, 100, 10),
+         eta=0.5, lmbda=5.0, evaluation="validation", monitor=("evaluation_accuracy",), large_weights=True),
+)
+CALLS = CALLS + CHAPTER_3_CALLS
+QUICK_CALLS = ("session", "epoch", "arrays", "evaluate", "feedforward", "ch3-overfitting")
+MONITORS = ("evaluation_cost", "evaluation_accuracy", "training_cost", "training_accuracy")
 
 
 def find(name: str) -> Call:
@@ -90,6 +118,7 @@ class Data:
     """The loader's lists and arrays, loaded once: what the book's session starts with."""
 
     training: list
+    validation: list
     test: list
     x: np.ndarray  # (50,000, 784), the loader's read-only training images
     labels: np.ndarray  # (50,000,) int64
@@ -98,15 +127,17 @@ class Data:
 def load(data_dir: str | None = None) -> Data:
     from matnet import mnist_loader
 
-    training, _, test = mnist_loader.load_data_wrapper(data_dir)
+    training, validation, test = mnist_loader.load_data_wrapper(data_dir)
     (x, labels), _, _ = mnist_loader.load_data(data_dir)
-    return Data(training, test, x, labels)
+    return Data(training, validation, test, x, labels)
 
 
 def _network(path: str, call: Call):
     """A fresh network for ``path``, drawn from SEED (book mode: the same numbers for all)."""
     np.random.seed(SEED)
     random.seed(SEED)
+    if call.chapter == 3:
+        return _network2(path, call)
     if path == "book":
         from matnet.bench import book_network
 
@@ -118,6 +149,22 @@ def _network(path: str, call: Call):
     from matnet.network import Network
 
     return Network(list(SIZES), dtype=np.dtype(call.dtype))
+
+
+def _network2(path: str, call: Call):
+    """Chapter 3's network for ``path`` (the book's network2, or matnet's), initialized as the
+    call's session does."""
+    if path == "book":
+        from matnet.bench import book_network2 as module
+
+        net = module.Network(list(call.sizes), cost=module.CrossEntropyCost)
+    else:
+        from matnet import network2 as module
+
+        net = module.Network(list(call.sizes), cost=module.CrossEntropyCost, dtype=np.dtype(call.dtype))
+    if call.large_weights:
+        net.large_weight_initializer()
+    return net
 
 
 def _silently(fn: Callable[[], object]) -> Callable[[], object]:
@@ -146,7 +193,17 @@ def make_runner(call: Call, path: str, data: Data) -> wl.Runner:
             scale = len(data.training) / len(training)
             note = f"{len(training):,} of {len(data.training):,} examples, scaled"
         test = data.test if call.test else None
-        if path == "matnet" and call.arrays:
+        if call.chapter == 3:
+            training = training[: call.training_size]
+            evaluation = data.validation if call.evaluation == "validation" else data.test
+            if path == "book":  # the book's code shuffles a plain list; matnet reads the loader's
+                training, evaluation = list(training), list(evaluation)
+            monitors = {f"monitor_{name}": name in call.monitor for name in MONITORS}
+
+            def run() -> object:
+                return net.SGD(training, epochs, call.batch_size, call.eta, lmbda=call.lmbda,
+                               evaluation_data=evaluation, **monitors)
+        elif path == "matnet" and call.arrays:
             arrays = (data.x, data.labels)
 
             def run() -> object:
@@ -162,9 +219,9 @@ def make_runner(call: Call, path: str, data: Data) -> wl.Runner:
 
         def warmup() -> object:  # matnet compiles here; everyone's caches warm up
             if path == "matnet":
-                net.prepare(call.batch_size)
+                net.prepare(call.batch_size, outputs=call.chapter == 3)
             with contextlib.redirect_stdout(io.StringIO()):
-                return net.SGD(warm_training, 1, call.batch_size, ETA)
+                return net.SGD(warm_training, 1, call.batch_size, call.eta)
 
     elif call.kind == "evaluate":
         def run() -> object:
@@ -221,6 +278,36 @@ def measure(call: Call, data: Data, rounds: int) -> dict:
     result["speedup_samples"] = speedups
     if "loop" in samples:
         result["loop_over_book"] = statistics.median(wl.ratios(samples["loop"], samples["book"]))
+    return result
+
+
+def monitoring(data: Data, rounds: int, sizes: Sequence[int] = (784, 100, 10)) -> dict:
+    """What monitoring costs: one epoch of chapter 3's full-set session (λ = 5, η = 0.5) with
+    the monitors the chapter sets (the evaluation accuracy on the validation data; for 30
+    hidden neurons the training accuracy too), with all four, and with none, interleaved;
+    each monitored epoch's time as a multiple of the unmonitored one (median of per-round
+    ratios). The book computes its evaluation accuracy twice per epoch; matnet computes what
+    it prints from one pass over each data set."""
+    from matnet import network2
+
+    chapter = ("evaluation_accuracy",) if sizes[1] >= 100 else ("evaluation_accuracy", "training_accuracy")
+    variants = {"none": (), "the chapter's": chapter, "all four": MONITORS}
+    runners = {}
+    for name, monitor in variants.items():
+        net = network2.Network(list(sizes), seed=SEED)
+        flags = {f"monitor_{m}": m in monitor for m in MONITORS}
+
+        def run(net=net, flags=flags) -> object:
+            return net.SGD(data.training, 1, 10, 0.5, lmbda=5.0, evaluation_data=data.validation,
+                           verbose=False, **flags)
+
+        net.prepare(10, outputs=True)
+        runners[name] = wl.Runner(name, "monitoring", run, keep=[net])
+    samples = wl.time_interleaved(runners, rounds)
+    result = {"sizes": list(sizes), "chapter": list(chapter), "seconds": {k: statistics.median(v)
+                                                                          for k, v in samples.items()}}
+    result["ratios"] = {name: statistics.median(wl.ratios(samples[name], samples["none"]))
+                        for name in variants if name != "none"}
     return result
 
 

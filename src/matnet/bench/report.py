@@ -331,10 +331,12 @@ def run(
     paths: Sequence[str] | None = None,
     calls: Sequence[str] = (),
     call_rounds: int | None = None,
+    monitoring: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Measure the named calls (``matnet.bench.calls``), then the named workloads on ``paths``
-    (default: every path defined for each); everything the tables, the plot and the JSON need."""
+    """Measure the named calls (``matnet.bench.calls``), with ``monitoring`` what chapter 3's
+    monitors cost, then the named workloads on ``paths`` (default: every path defined for
+    each); everything the tables, the plot and the JSON need."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report: dict = {
@@ -351,6 +353,12 @@ def run(
     if calls:
         say("the book's calls, matnet against the book ...")
         report["calls"] = drop_in.run(calls, call_rounds or rounds, progress=say)
+    report["monitoring"] = []
+    if monitoring:
+        say("what chapter 3's monitoring costs ...")
+        data = drop_in.load()
+        report["monitoring"] = [drop_in.monitoring(data, call_rounds or rounds, sizes)
+                                for sizes in ((784, 30, 10), (784, 100, 10))]
     report["workloads"] = []
     for i, name in enumerate(names, 1):
         w = name if isinstance(name, wl.Workload) else wl.find(name)
@@ -403,6 +411,7 @@ def markdown(report: dict) -> str:
     lines.append(peak_line + "; \"of peak\" uses the better of the two.")
     lines.append(_compile_line(report.get("compile_seconds")))
     lines += calls_markdown(report.get("calls", []))
+    lines += monitoring_markdown(report.get("monitoring", []))
     scaled = False
     for kind in wl.KINDS:
         results = [r for r in report["workloads"] if r["kind"] == kind]
@@ -439,13 +448,38 @@ def markdown(report: dict) -> str:
 
 def calls_markdown(results: Sequence[dict]) -> list[str]:
     """The headline: each of the book's calls, the book's time, matnet's, the speedup and the
-    speedup asked for; then what the loop oracle costs against the book."""
+    speedup asked for (chapter 1's against the book's network.py, chapter 3's against network2
+    written the book's way); then what the loop oracle costs against the book."""
     if not results:
         return []
-    lines = ["", "### The book's calls, on the loader's lists, against the book's own network.py", "",
-             "| call, as a book reader writes it | the book | matnet | speedup | target |",
-             "|---|---:|---:|---:|---:|"]
-    notes = []
+    chapter_3 = {c.name for c in drop_in.CHAPTER_3_CALLS}
+    lines = []
+    notes: list[str] = []
+    for title, rows in (
+        ("The book's calls, on the loader's lists, against the book's own network.py",
+         [r for r in results if r["name"] not in chapter_3]),
+        ("Chapter 3's sessions (network2), on the loader's lists, against network2 written the book's way",
+         [r for r in results if r["name"] in chapter_3]),
+    ):
+        if rows:
+            lines += ["", f"### {title}", "",
+                      "| call, as a book reader writes it | the book | matnet | speedup | target |",
+                      "|---|---:|---:|---:|---:|"]
+            lines += _call_rows(rows, notes)
+    loops = [f"{r['name']} {r['loop_over_book']:.2f}" for r in results if "loop_over_book" in r]
+    lines += [""] + [note + "." for note in notes]
+    if loops:
+        lines.append("matnet's per-example oracle (matnet.core.loop) against the book, time ratio loop/book: "
+                     + ", ".join(loops) + ".")
+    rounds = sorted({r["rounds"] for r in results})
+    lines.append(f"Whole calls, fixed costs included; medians of {'/'.join(map(str, rounds))} interleaved "
+                 "rounds; speedup = median of the per-round ratios.")
+    return lines
+
+
+def _call_rows(results: Sequence[dict], notes: list[str]) -> list[str]:
+    """One table row per call; the notes on scaled book times are appended to ``notes``."""
+    lines = []
     for r in results:
         book, ours = r["paths"]["book"], r["paths"]["matnet"]
         mark = ""
@@ -455,14 +489,23 @@ def calls_markdown(results: Sequence[dict]) -> list[str]:
         met = "" if r["speedup"] >= r["target"] else " (not met)"
         lines.append(f"| `{r['code']}` | {format_seconds(book['seconds'])}{mark} | "
                      f"{format_seconds(ours['seconds'])} | {r['speedup']:.1f}x | ≥ {r['target']:g}x{met} |")
-    loops = [f"{r['name']} {r['loop_over_book']:.2f}" for r in results if "loop_over_book" in r]
-    lines += [""] + [note + "." for note in notes]
-    if loops:
-        lines.append("matnet's per-example oracle (matnet.core.loop) against the book, time ratio loop/book: "
-                     + ", ".join(loops) + ".")
-    rounds = sorted({r["rounds"] for r in results})
-    lines.append(f"Whole calls, fixed costs included; medians of {'/'.join(map(str, rounds))} interleaved "
-                 "rounds; speedup = median of the per-round ratios.")
+    return lines
+
+
+def monitoring_markdown(results: Sequence[dict]) -> list[str]:
+    """What chapter 3's monitors cost: a monitored epoch as a multiple of an unmonitored one."""
+    if not results:
+        return []
+    lines = ["", "### What monitoring costs (chapter 3, one epoch of 50,000 images, λ = 5, validation data)",
+             "", "| network | no monitor | the chapter's monitors | × | all four | × | target |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        seconds, ratios = r["seconds"], r["ratios"]
+        chapter, every = "the chapter's", "all four"
+        target = "≤ 1.5x" + ("" if ratios[chapter] <= 1.5 else " (not met)")
+        lines.append(f"| {r['sizes']} ({', '.join(r['chapter'])}) | {format_seconds(seconds['none'])} "
+                     f"| {format_seconds(seconds[chapter])} | {ratios[chapter]:.2f}x "
+                     f"| {format_seconds(seconds[every])} | {ratios[every]:.2f}x | {target} |")
     return lines
 
 

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"matnet bench: unknown {kind} {', '.join(unknown)}; choose from: {', '.join(known)}",
                   file=sys.stderr)
             return 2
-    measured = _measure(args.quick, names, calls, quick_paths=bool(args.quick and not args.workload))
+    measured = _measure(args.quick, names, calls, quick_paths=bool(args.quick and not args.workload),
+                        monitoring=not chosen)
     if args.json:  # first: the measurements are what took minutes
         report.write_json(measured, args.json)
     print(report.markdown(measured), end="")
@@ -70,14 +71,14 @@ def _can_plot() -> bool:
     return True
 
 
-def _measure(quick: bool, names: list[str], calls: list[str], quick_paths: bool) -> dict:
+def _measure(quick: bool, names: list[str], calls: list[str], quick_paths: bool, monitoring: bool) -> dict:
     """``report.run`` at the settings of ``--quick`` (or of the full report), with a progress bar
     that advances once per line the report says."""
     from matnet import progress
     from matnet.bench import report
     from matnet.bench import workloads as wl
 
-    steps = progress.bar(2 + (1 + len(calls) if calls else 0) + len(names), "bench", "step")
+    steps = progress.bar(2 + (1 + len(calls) if calls else 0) + monitoring + len(names), "bench", "step")
 
     def say(message: str) -> None:
         progress.write(message)  # above the bar
@@ -92,6 +93,7 @@ def _measure(quick: bool, names: list[str], calls: list[str], quick_paths: bool)
         paths=wl.CORE_PATHS if quick_paths else None,
         calls=calls,
         call_rounds=report.QUICK_ROUNDS if quick else report.FULL_ROUNDS,
+        monitoring=monitoring,
         progress=say,
     )
     steps.close()

@@ -163,7 +163,8 @@ class FusedBackend:
         out = np.empty((self.spec.sizes[-1], columns.shape[1]), self.dtype)
         bad_input, bad = self._run(
             "outputs_of_columns", outputs_of_columns, self.wts, self.bs, self.acts, self._sizes,
-            read_only(columns), out, self._span, self._positions, self._values, self._limit, self._flush)
+            read_only(columns), out, self._span, self._positions, self._values, self._limit, self._one,
+            self._flush)
         return out, bad_input, bad
 
     def gradient(self, x: np.ndarray, y: np.ndarray) -> Gradient:
@@ -212,10 +213,10 @@ class FusedBackend:
 
     def _count_args(self, inputs, rows, labels) -> tuple:
         return (self.wts, self.bs, self._predict_acts, self._sizes, inputs.indptr, inputs.indices,
-                inputs.values, _indices(rows), _indices(labels), self._flush)
+                inputs.values, _indices(rows), _indices(labels), self._one, self._flush)
 
     def _outputs_args(self, inputs, rows) -> tuple[tuple, np.ndarray]:
         rows = _indices(rows)
         out = np.empty((rows.shape[0], self.spec.sizes[-1]), self.dtype)
         return (self.wts, self.bs, self._predict_acts, self._sizes, inputs.indptr, inputs.indices,
-                inputs.values, rows, out, self._flush), out
+                inputs.values, rows, out, self._one, self._flush), out

@@ -35,13 +35,14 @@ def _nonzero(x, k, positions, values, limit):
 
 
 @blocked_njit
-def outputs_of_columns(wts, bs, acts, sizes, x, out, span, positions, values, limit, flush):
+def outputs_of_columns(wts, bs, acts, sizes, x, out, span, positions, values, limit, one, flush):
     """out[:, k] = the output layer for input column x[:, k] (x (n_0, k), any real dtype).
 
     ``acts`` are the engine's per-example activations (row 0 is used), ``span`` an int64 (2,)
     holding [0, count] — the column as a one-row CSR matrix — and ``positions``, ``values``
-    (n_0,) work space. Returns (−1, or the flat index r·k_total + k of the first input that
-    is NaN, infinite or beyond ``limit``; how many outputs are not finite)."""
+    (n_0,) work space, ``one`` 1 in the network's dtype. Returns (−1, or the flat index
+    r·k_total + k of the first input that is NaN, infinite or beyond ``limit``; how many
+    outputs are not finite)."""
     prefer_wide_vectors()
     last = len(wts) - 1
     n_columns = x.shape[1]
@@ -51,7 +52,7 @@ def outputs_of_columns(wts, bs, acts, sizes, x, out, span, positions, values, li
         if count < 0:
             return (-count - 1) * n_columns + k, bad
         span[1] = count
-        forward_example(wts, bs, acts, sizes, span, positions, values, 0, 0, flush)
+        forward_example(wts, bs, acts, sizes, span, positions, values, 0, 0, one, flush)
         a = acts[last][0]
         for c in range(out.shape[0]):
             v = a[c // BLOCK, c % BLOCK]
@@ -71,7 +72,7 @@ def gradient_of_column(wts, bs, acts, sizes, x, y, grad_w, grad_b, span, positio
     prefer_wide_vectors()
     layers = len(wts)
     span[1] = _nonzero(x, 0, positions, values, np.inf)
-    forward_example(wts, bs, acts, sizes, span, positions, values, 0, 0, flush)
+    forward_example(wts, bs, acts, sizes, span, positions, values, 0, 0, one, flush)
     delta = grad_b[layers - 1]
     out = acts[layers - 1][0]
     for c in range(delta.shape[0]):  # BP1

@@ -48,21 +48,23 @@ def activate(a, kb, n, flush):
 
 
 @blocked_njit(inline="always")
-def forward_sparse(w, b, a, indptr, indices, values, i):
-    """First layer's weighted input for CSR row i into a (blocks, BLOCK):
-    b + Σ_q values[q] · w[indices[q]], pixels in ascending order."""
+def forward_sparse(w, b, a, indptr, indices, values, i, scale):
+    """First layer's weighted input for CSR row i into a (blocks, BLOCK), for the weights
+    scale · w: scale · (Σ_q values[q] · w[indices[q]]) + b, pixels in ascending order, the
+    bias added last as in the book's np.dot(w, a) + b. ``scale`` is 1 but inside a training
+    call with weight decay (``matnet.core.fused``)."""
     start, stop = np.uint64(indptr[i]), np.uint64(indptr[i + 1])
     for kb in range(a.shape[0]):
         acc = local_array(BLOCK, a.dtype)
         for c in range(BLOCK):
-            acc[c] = b[kb, c]
+            acc[c] = 0
         for q in range(start, stop):  # the hot loop: acc stays in registers
             j = np.uint64(indices[q])  # unsigned: no negative-index wraparound in the loop
             v = values[q]
             for c in range(BLOCK):
                 acc[c] += v * w[j, kb, c]
         for c in range(BLOCK):
-            a[kb, c] = acc[c]
+            a[kb, c] = acc[c] * scale + b[kb, c]
 
 
 @blocked_njit(inline="always")
@@ -116,10 +118,10 @@ def forward_dense_many(w, b, a, prev, n_in, count):
 
 
 @blocked_njit(inline="always")
-def forward_example(wts, bs, acts, sizes, indptr, indices, values, i, e, flush):
-    """Every layer's activation for CSR row i into acts[l][e]."""
+def forward_example(wts, bs, acts, sizes, indptr, indices, values, i, e, one, flush):
+    """Every layer's activation for CSR row i into acts[l][e] (``one``: 1 in the arrays' dtype)."""
     a = acts[0][e]
-    forward_sparse(wts[0], bs[0], a, indptr, indices, values, i)
+    forward_sparse(wts[0], bs[0], a, indptr, indices, values, i, one)
     for kb in range(a.shape[0]):
         activate(a, kb, sizes[1], flush)
     for layer in range(1, len(wts)):

@@ -33,7 +33,7 @@ def _finite_argmax(out, n):
 
 
 @blocked_njit(inline="always")
-def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush):
+def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, one, flush):
     """Every layer's activations of examples rows[first : first+count] into acts[l][0:count],
     a layer at a time (each layer's arrays looked up once per chunk, not once per example).
 
@@ -46,7 +46,7 @@ def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, c
         p = first + e
         if p + 2 < rows.shape[0] and rows[p + 2] != rows[p + 1] + 1:
             prefetch_row(indptr, indices, values, rows[p + 2])
-        forward_sparse(w, b, a[e], indptr, indices, values, rows[p])
+        forward_sparse(w, b, a[e], indptr, indices, values, rows[p], one)
         for kb in range(a.shape[1]):
             activate(a[e], kb, sizes[1], flush)
     for layer in range(1, len(wts)):
@@ -58,7 +58,7 @@ def _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, c
 
 
 @blocked_njit
-def count_correct(wts, bs, acts, sizes, indptr, indices, values, rows, labels, flush):
+def count_correct(wts, bs, acts, sizes, indptr, indices, values, rows, labels, one, flush):
     """(correct, not finite): over examples p, CSR row rows[p] with label labels[p], how many
     have their largest output at the label, and how many have a non-finite output.
     ``acts[l]`` (chunk, blocks, BLOCK) hold a chunk of examples at a time."""
@@ -69,7 +69,7 @@ def count_correct(wts, bs, acts, sizes, indptr, indices, values, rows, labels, f
     bad = 0
     for first in range(0, rows.shape[0], chunk):
         count = min(chunk, rows.shape[0] - first)
-        _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush)
+        _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, one, flush)
         out = acts[last]
         for e in range(count):
             best, finite = _finite_argmax(out[e], sizes[last + 1])
@@ -81,7 +81,7 @@ def count_correct(wts, bs, acts, sizes, indptr, indices, values, rows, labels, f
 
 
 @blocked_njit
-def outputs_of_rows(wts, bs, acts, sizes, indptr, indices, values, rows, out, flush):
+def outputs_of_rows(wts, bs, acts, sizes, indptr, indices, values, rows, out, one, flush):
     """out[p] = the output layer for CSR row rows[p]; returns how many are not finite."""
     prefer_wide_vectors()
     last = len(wts) - 1
@@ -89,7 +89,7 @@ def outputs_of_rows(wts, bs, acts, sizes, indptr, indices, values, rows, out, fl
     bad = 0
     for first in range(0, rows.shape[0], chunk):
         count = min(chunk, rows.shape[0] - first)
-        _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, flush)
+        _forward_chunk(wts, bs, acts, sizes, indptr, indices, values, rows, first, count, one, flush)
         a = acts[last]
         for e in range(count):
             for c in range(out.shape[1]):

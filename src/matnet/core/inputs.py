@@ -53,9 +53,12 @@ class Examples:
         pairs[:] = operator.itemgetter(*order.tolist())(list(pairs))
 
     def label_array(self) -> np.ndarray:
-        """The n examples' labels: given, or read off the one-hot targets (their largest entry)."""
+        """The n examples' labels: given, the loader's (a PairList knows them), or read off the
+        one-hot targets (their largest entry)."""
         if self.labels is not None:
             return self.labels
+        if isinstance(self.pairs, PairList) and self.input_rows is not None:
+            return self.pairs.stacked.labels[self.input_rows]
         return np.argmax(self.targets[self.target_index(np.arange(self.n))], axis=1)
 
     def input_index(self, order: np.ndarray) -> np.ndarray:

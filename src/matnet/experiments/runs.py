@@ -3,7 +3,10 @@
 ``train(spec)`` is what a worker executes: the numbers of
 ``np.random.seed(s); random.seed(s); Network(sizes).SGD(training_data, epochs, batch, η, test_data)``,
 as ``matnet train --seed s`` computes them, so any run can be repeated alone to the same digits
-(``RunSpec.command()`` prints that command). It returns the run's record for the JSON-lines file.
+(``RunSpec.command()`` prints that command). A spec with ``lmbda`` set is chapter 3's session
+instead: ``network2.Network(sizes, cost=…)``, its initializer, and
+``SGD(training_data[:n], epochs, batch, η, lmbda=λ, evaluation_data=…, monitor_…=True)`` on the
+loader's lists, as the chapter types it. It returns the run's record for the JSON-lines file.
 The random numbers come from ``BookRandom(s)``, the same streams in a state of the run's own:
 a Dask worker's own threads draw from ``random`` while a run trains.
 
@@ -26,7 +29,7 @@ from importlib import metadata
 
 import numpy as np
 
-from matnet import datasets
+from matnet import datasets, mnist_loader, network2
 from matnet.bench.report import blas_summary
 from matnet.core.backend import make_backend
 from matnet.core.maths import SIGMOID
@@ -38,9 +41,18 @@ _one_run_at_a_time = threading.Lock()
 _loaded: set[tuple] = set()  # the datasets this process has read (load_mnist keeps them)
 
 
+MONITORS = ("evaluation_cost", "evaluation_accuracy", "training_cost", "training_accuracy")  # network2's
+CHAPTER_3 = ("lmbda", "cost", "weights", "training_size", "evaluation", "monitor")  # RunSpec's fields
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """The parameters that decide a run's numbers (and nothing else)."""
+    """The parameters that decide a run's numbers (and nothing else). With ``lmbda`` None, the
+    book's chapter-1 session; with ``lmbda`` set (0 included), chapter 3's network2 session
+    with that L2 regularization, its ``cost``, its initial ``weights`` ("default", N(0, 1/n_in),
+    or "large", N(0, 1)), the first ``training_size`` training images, the ``evaluation`` data
+    ("test" or "validation") and what it monitors (``MONITORS``; the evaluation accuracy is
+    always among them: it is the run's accuracies)."""
 
     sizes: tuple[int, ...]
     eta: float
@@ -49,17 +61,37 @@ class RunSpec:
     batch_size: int = 10
     dtype: str = "float64"
     backend: str = "auto"
+    lmbda: float | None = None
+    cost: str = "cross-entropy"
+    weights: str = "default"
+    training_size: int = 50_000
+    evaluation: str = "test"
+    monitor: tuple[str, ...] = ("evaluation_accuracy",)
+
+    @property
+    def chapter(self) -> int:
+        return 1 if self.lmbda is None else 3
 
     def parameters(self) -> dict:
-        """As stored in the record: JSON types, so that a record read back gives the same key."""
+        """As stored in the record: JSON types, so that a record read back gives the same key
+        (a chapter-1 run's, without the chapter-3 fields: as records have always been)."""
         values = asdict(self)
         values["sizes"] = list(self.sizes)
         values["eta"] = float(self.eta)
+        if self.lmbda is None:
+            for name in CHAPTER_3:
+                del values[name]
+        else:
+            values["lmbda"] = float(self.lmbda)
+            values["monitor"] = list(self.monitor)
         return values
 
     @classmethod
     def from_parameters(cls, values: dict) -> RunSpec:
-        return cls(**{**values, "sizes": tuple(values["sizes"])})
+        fields = {**values, "sizes": tuple(values["sizes"])}
+        if "monitor" in fields:
+            fields["monitor"] = tuple(fields["monitor"])
+        return cls(**fields)
 
     def key(self) -> tuple:
         """What identifies the run in a sweep's file (``--resume`` skips a run whose key is there)."""
@@ -71,10 +103,18 @@ class RunSpec:
         return tuple(item for item in self.key() if item[0] != "seed")
 
     def command(self) -> str:
-        """The ``matnet train`` command that repeats this run alone, to the same digits."""
-        return (f"matnet train --sizes {','.join(map(str, self.sizes))} --eta {self.eta:g} "
-                f"--seed {self.seed} --epochs {self.epochs} --batch-size {self.batch_size} "
-                f"--dtype {self.dtype} --backend {self.backend}")
+        """What repeats this run alone, to the same digits: a ``matnet train`` command (chapter
+        1), or the chapter-3 session in Python."""
+        if self.lmbda is None:
+            return (f"matnet train --sizes {','.join(map(str, self.sizes))} --eta {self.eta:g} "
+                    f"--seed {self.seed} --epochs {self.epochs} --batch-size {self.batch_size} "
+                    f"--dtype {self.dtype} --backend {self.backend}")
+        monitors = ", ".join(f"monitor_{name}=True" for name in self.monitor)
+        return (f"network2.Network({list(self.sizes)}, cost={COSTS[self.cost].__name__}, "
+                f"rng=BookRandom({self.seed}), dtype={self.dtype}, backend={self.backend!r})"
+                f"{'.large_weight_initializer()' if self.weights == 'large' else ''}, then "
+                f"SGD(training_data[:{self.training_size}], {self.epochs}, {self.batch_size}, {self.eta:g}, "
+                f"lmbda={self.lmbda:g}, evaluation_data={self.evaluation}_data, {monitors})")
 
 
 def train(spec: RunSpec, data_dir: str | None = None) -> dict:
@@ -84,38 +124,85 @@ def train(spec: RunSpec, data_dir: str | None = None) -> dict:
     started = time.perf_counter()
     try:
         with _one_run_at_a_time, one_blas_thread():
-            data = datasets.load_mnist(data_dir, dtype=spec.dtype)
             loaded_here = (data_dir, spec.dtype) not in _loaded
+            figures = (_chapter_1 if spec.lmbda is None else _chapter_3)(spec, data_dir)
             _loaded.add((data_dir, spec.dtype))
-            net = Network(list(spec.sizes), backend=spec.backend, dtype=spec.dtype, rng=BookRandom(spec.seed))
-            compile_seconds = net.prepare(spec.batch_size)
-            accuracies: list[float] = []
-            seconds: list[float] = []
-
-            def record(report: EpochReport) -> None:
-                accuracies.append(report.correct / report.n_test)
-                seconds.append(report.seconds)
-
-            net.SGD(data.training, spec.epochs, spec.batch_size, spec.eta, test_data=data.test,
-                    verbose=False, on_epoch=record)
             ran_with = versions()  # inside: the BLAS threads the run had
     except Exception as error:  # reported with the run; the others go on
         return {"parameters": spec.parameters(), "worker": worker(),
                 "error": "".join(traceback.format_exception_only(error)).strip()}
     return {
         "parameters": spec.parameters(),
-        "accuracies": accuracies,
-        "seconds": seconds,
-        "compile_seconds": compile_seconds,
+        **figures,
         "run_seconds": time.perf_counter() - started,
         "worker": {**worker(), "loaded_data": loaded_here},
         "versions": ran_with,
     }
 
 
+def _chapter_1(spec: RunSpec, data_dir: str | None) -> dict:
+    """The book's chapter-1 session: test accuracy and seconds per epoch."""
+    data = datasets.load_mnist(data_dir, dtype=spec.dtype)
+    net = Network(list(spec.sizes), backend=spec.backend, dtype=spec.dtype, rng=BookRandom(spec.seed))
+    compile_seconds = net.prepare(spec.batch_size)
+    accuracies: list[float] = []
+    seconds: list[float] = []
+
+    def record(report: EpochReport) -> None:
+        accuracies.append(report.correct / report.n_test)
+        seconds.append(report.seconds)
+
+    net.SGD(data.training, spec.epochs, spec.batch_size, spec.eta, test_data=data.test, verbose=False,
+            on_epoch=record)
+    return {"accuracies": accuracies, "seconds": seconds, "compile_seconds": compile_seconds}
+
+
+COSTS = {"cross-entropy": network2.CrossEntropyCost, "quadratic": network2.QuadraticCost}
+
+
+def _chapter_3(spec: RunSpec, data_dir: str | None) -> dict:
+    """Chapter 3's session on the loader's lists: the evaluation accuracy per epoch (as a
+    fraction, the run's ``accuracies``), each other monitored figure per epoch, seconds."""
+    training, validation, test = mnist_loader.load_data_wrapper(data_dir, dtype=spec.dtype)
+    net = network2.Network(list(spec.sizes), cost=COSTS[spec.cost], backend=spec.backend, dtype=spec.dtype,
+                           rng=BookRandom(spec.seed))
+    if spec.weights == "large":
+        net.large_weight_initializer()
+    costs = "training_cost" in spec.monitor or "evaluation_cost" in spec.monitor
+    compile_seconds = net.prepare(spec.batch_size, outputs=costs)
+    seconds: list[float] = []
+    evaluation = validation if spec.evaluation == "validation" else test
+    monitored = net.SGD(training[: spec.training_size], spec.epochs, spec.batch_size, spec.eta,
+                        lmbda=spec.lmbda, evaluation_data=evaluation, verbose=False,
+                        on_epoch=lambda epoch: seconds.append(epoch.seconds),
+                        **{f"monitor_{name}": name in spec.monitor for name in MONITORS})
+    figures = dict(zip(MONITORS, monitored))
+    n_training = min(spec.training_size, len(training))
+    record = {"accuracies": [correct / len(evaluation) for correct in figures["evaluation_accuracy"]],
+              "seconds": seconds, "compile_seconds": compile_seconds}
+    for name in spec.monitor:
+        if name == "training_accuracy":
+            record[name] = [correct / n_training for correct in figures[name]]
+        elif name != "evaluation_accuracy":
+            record[name] = figures[name]
+    return record
+
+
 def check(spec: RunSpec) -> None:
     """Raise now what every run of this backend would raise on this machine (``--backend numba``
-    without a working numba: BackendUnavailableError), rather than once per run."""
+    without a working numba: BackendUnavailableError), rather than once per run; ValueError for
+    a chapter-3 spec that names what network2 does not have."""
+    if spec.lmbda is not None:
+        problems = [f"monitor {name!r}" for name in spec.monitor if name not in MONITORS]
+        for name, value, known in (("cost", spec.cost, COSTS),
+                                   ("weights", spec.weights, ("default", "large")),
+                                   ("evaluation", spec.evaluation, ("test", "validation"))):
+            if value not in known:
+                problems.append(f"{name} {value!r}")
+        if "evaluation_accuracy" not in spec.monitor:
+            problems.append("monitor without 'evaluation_accuracy' (the run's accuracies)")
+        if problems:
+            raise ValueError(f"a chapter-3 run cannot have {', '.join(problems)}")
     neurons = (SIGMOID,) * (len(spec.sizes) - 1)
     make_backend(spec.backend, Spec(tuple(spec.sizes), np.dtype(spec.dtype), neurons))
 
