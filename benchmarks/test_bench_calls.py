@@ -14,7 +14,7 @@ import contextlib
 
 import pytest
 
-from conftest import time_runner
+from benchmarks.suite import time_runner
 from matnet.bench import calls
 from matnet.bench.busy import busy_neighbour
 
@@ -22,9 +22,9 @@ ROUNDS = {"train": 3, "evaluate": 7, "feedforward": 30, "step": 30, "backprop": 
 
 
 @pytest.mark.parametrize(("name", "path"), [(c.name, p) for c in calls.CALLS for p in calls.paths_for(c)])
-def test_call(benchmark, book_data, name, path):
-    call = calls.find(name)
+def test_call(benchmark, book_data, size, name, path):
+    call = size.call(calls.find(name))
     runner = calls.make_runner(call, path, book_data)
     with busy_neighbour() if call.busy else contextlib.nullcontext():
-        time_runner(benchmark, runner, ROUNDS[call.kind])
+        time_runner(benchmark, runner, ROUNDS[call.kind], size)
     benchmark.extra_info["code"] = call.code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EPOCH_ROUNDS, LOOP_EXAMPLES, runner_or_skip, time_runner
+from benchmarks.suite import EPOCH_ROUNDS, LOOP_EXAMPLES, runner_or_skip, time_runner
 from matnet.bench import workloads as wl
 from matnet.bench.report import examples_for
 
@@ -18,7 +18,7 @@ EPOCHS = [w.name for w in wl.WORKLOADS if w.kind == "epoch"]
 
 @pytest.mark.parametrize("path", wl.PATHS)
 @pytest.mark.parametrize("name", EPOCHS)
-def test_epoch(benchmark, workload_state, name, path):
+def test_epoch(benchmark, workload_state, size, name, path):
     state = workload_state(name)
-    runner = runner_or_skip(state, path, examples_for(state.workload, path, LOOP_EXAMPLES))
-    time_runner(benchmark, runner, EPOCH_ROUNDS)
+    runner = runner_or_skip(state, path, size.examples(examples_for(state.workload, path, LOOP_EXAMPLES)))
+    time_runner(benchmark, runner, EPOCH_ROUNDS, size)

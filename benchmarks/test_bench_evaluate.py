@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import EVALUATE_ROUNDS, runner_or_skip, time_runner
+from benchmarks.suite import EVALUATE_ROUNDS, runner_or_skip, time_runner
 from matnet.bench import workloads as wl
 
 EVALUATIONS = [w.name for w in wl.WORKLOADS if w.kind == "evaluate"]
@@ -12,6 +12,6 @@ EVALUATIONS = [w.name for w in wl.WORKLOADS if w.kind == "evaluate"]
 
 @pytest.mark.parametrize("path", wl.PATHS)
 @pytest.mark.parametrize("name", EVALUATIONS)
-def test_evaluate(benchmark, workload_state, name, path):
-    runner = runner_or_skip(workload_state(name), path)
-    time_runner(benchmark, runner, EVALUATE_ROUNDS)
+def test_evaluate(benchmark, workload_state, size, name, path):
+    runner = runner_or_skip(workload_state(name), path, size.examples(None))
+    time_runner(benchmark, runner, EVALUATE_ROUNDS, size)

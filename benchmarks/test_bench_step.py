@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import STEP_ROUNDS, runner_or_skip, time_runner
+from benchmarks.suite import STEP_ROUNDS, runner_or_skip, time_runner
 from matnet.bench import workloads as wl
 
 STEPS = [w.name for w in wl.WORKLOADS if w.kind == "step"]
@@ -13,6 +13,6 @@ STEPS = [w.name for w in wl.WORKLOADS if w.kind == "step"]
 
 @pytest.mark.parametrize("path", wl.PATHS)
 @pytest.mark.parametrize("name", STEPS)
-def test_step(benchmark, workload_state, name, path):
+def test_step(benchmark, workload_state, size, name, path):
     runner = runner_or_skip(workload_state(name), path)
-    time_runner(benchmark, runner, STEP_ROUNDS)
+    time_runner(benchmark, runner, STEP_ROUNDS, size)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real MNIST data (through MATNET_DATA) and small synthetic problems."""
+"""Shared fixtures: the real MNIST data (through MATNET_DATA) and small synthetic problems; and,
+on the pytest-xdist workers of a run of the suite, its fused kernels compiled before any test."""
 
 from __future__ import annotations
 
@@ -6,6 +7,20 @@ import os
 
 import numpy as np
 import pytest
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """On each pytest-xdist worker of a run of most of the suite, compile the fused kernels of
+    the suite's networks before any test, the work shared between the workers (tests/_compiled.py)."""
+    from tests import _compiled
+
+    if not _compiled.wanted(len(session.items)):
+        return
+    from matnet.core.kernels import jit
+
+    if jit.CACHE_DIR is not None:  # no cache: nothing to share, each test compiles what it needs
+        _compiled.compile_the_suites_kernels(jit.CACHE_DIR)
 
 
 @pytest.fixture(scope="session")

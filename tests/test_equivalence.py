@@ -21,13 +21,21 @@ from tests.helpers import book_pairs, synthetic
 TOL = 1e-9
 
 
-def train_both(sizes, data, epochs, batch_size, eta, seed, backend, test_data=None, capsys=None):
-    """Train the oracle and matnet from the same global seeds; return both networks."""
-    np.random.seed(seed)
-    random.seed(seed)
-    oracle = LoopNetwork(sizes)
-    oracle.SGD(list(data), epochs, batch_size, eta, test_data=test_data)
-    oracle_out = capsys.readouterr().out if capsys else None
+_ORACLES: dict[tuple, tuple[LoopNetwork, str | None]] = {}  # the oracle's runs, shared by the backends
+
+
+def train_both(sizes, data, epochs, batch_size, eta, seed, backend, test_data=None, capsys=None, case=()):
+    """Train the oracle and matnet from the same global seeds; return both networks. The
+    oracle's run (the book's per-example loop, the slow half) is made once per ``case`` (what
+    names the data) and its arguments, for all the backends compared with it."""
+    key = (case, tuple(sizes), epochs, batch_size, eta, seed, test_data is not None, capsys is not None)
+    if key not in _ORACLES:
+        np.random.seed(seed)
+        random.seed(seed)
+        oracle = LoopNetwork(sizes)
+        oracle.SGD(list(data), epochs, batch_size, eta, test_data=test_data)
+        _ORACLES[key] = oracle, capsys.readouterr().out if capsys else None
+    oracle, oracle_out = _ORACLES[key]
     np.random.seed(seed)
     random.seed(seed)
     net = Network(sizes, backend=backend)
@@ -54,7 +62,7 @@ def test_mnist_trajectory_matches_the_book(mnist_slice, capsys, backend, seed, s
     x, y = x[:n], y[:n]
     test = [(xi.reshape(-1, 1), int(li)) for xi, li in zip(test_x[:300], test_labels[:300])]
     oracle, net, oracle_out, net_out = train_both(
-        sizes, book_pairs(x, y), epochs, batch_size, 3.0, seed, backend, test, capsys
+        sizes, book_pairs(x, y), epochs, batch_size, 3.0, seed, backend, test, capsys, case=("mnist", n)
     )
     assert max_difference(oracle, net) <= TOL
     assert net_out == oracle_out
@@ -66,7 +74,8 @@ def test_mnist_trajectory_matches_the_book(mnist_slice, capsys, backend, seed, s
 @pytest.mark.parametrize("batch_size", [1, 10, 7])
 def test_small_net_many_epochs(backend, seed, batch_size):
     x, y = synthetic([4, 3, 2], 53, seed=seed)
-    oracle, net, _, _ = train_both([4, 3, 2], book_pairs(x, y), 5, batch_size, 3.0, seed, backend)
+    oracle, net, _, _ = train_both([4, 3, 2], book_pairs(x, y), 5, batch_size, 3.0, seed, backend,
+                                   case="synthetic")
     assert max_difference(oracle, net) <= TOL
 
 
@@ -74,7 +83,7 @@ def test_small_net_many_epochs(backend, seed, batch_size):
 def test_long_run_at_small_eta_stays_together(mnist_slice, backend):
     """At η ≤ 0.5 the dynamics do not amplify rounding, so a longer run still agrees."""
     x, y, _, _ = mnist_slice
-    oracle, net, _, _ = train_both([784, 30, 10], book_pairs(x, y), 3, 1, 0.5, 11, backend)
+    oracle, net, _, _ = train_both([784, 30, 10], book_pairs(x, y), 3, 1, 0.5, 11, backend, case="mnist")
     assert max_difference(oracle, net) <= TOL
 
 

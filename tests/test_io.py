@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import random
 import re
+import select
 import signal
 import stat
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -401,56 +401,91 @@ def test_file_and_folder_are_fsynced_around_the_rename(tmp_path, monkeypatch):
 
 
 SAVER = """
+import os
 import sys
 from types import SimpleNamespace
 import numpy as np
 from matnet import io
-sizes = [784, 4000, 10]
+target, complete, paused, point = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+sizes = [784, 100, 10]
 def constant(value):
     return SimpleNamespace(
         sizes=sizes, dtype=np.float64,
         weights=[np.full((o, i), value) for i, o in zip(sizes[:-1], sizes[1:])],
         biases=[np.full((o, 1), value) for o in sizes[1:]],
     )
-nets = [constant(2.0), constant(3.0)]
-k = 0
-while True:
-    io.save_network(nets[k % 2], sys.argv[1])
-    k += 1
+io.save_network(constant(complete), target)  # a whole save: the file now holds `complete`
+whole = os.path.getsize(target)
+def pause():
+    # Tell the parent, which kills this process now; never return (EOF: the parent is gone).
+    print("writing", flush=True)
+    sys.stdin.buffer.read()
+    os._exit(3)
+class Pausing:
+    # The temporary file, paused once its first `after` bytes are written (flushed, on disk).
+    def __init__(self, f, after):
+        self._f, self._after = f, after
+    def write(self, data):
+        view, at = memoryview(data).cast("B"), self._f.tell()
+        if at < self._after <= at + len(view):
+            self._f.write(view[: self._after - at])
+            self._f.flush()
+            pause()
+        return self._f.write(view)
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+after = {"start": 1, "middle": whole // 2, "end": whole + 1}[point]
+real_atomic_write = io.atomic_write
+def pausing_atomic_write(path, write):
+    def paused_write(f):
+        write(Pausing(f, after))
+        f.flush()
+        pause()  # "end": everything written, not yet fsynced nor renamed
+    real_atomic_write(path, paused_write)
+io.atomic_write = pausing_atomic_write  # what save_network's atomic_write_npz calls
+io.save_network(constant(paused), target)
 """
 
 
+def kill_while_saving(target: Path, complete: float, paused: float, point: str) -> int:
+    """Run SAVER: it saves a network of ``complete`` whole, then starts saving one of ``paused``
+    and stops at ``point`` of writing its temporary file ("start": after its first byte,
+    "middle": half of it, "end": all of it, before the fsync and the rename) and says so; it is
+    SIGKILLed right then. The size of the temporary file at the kill."""
+    child = subprocess.Popen([sys.executable, "-c", SAVER, str(target), str(complete), str(paused), point],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([child.stdout], [], [], 120)
+        assert ready, "the saving process never started writing"
+        assert child.stdout.readline() == "writing\n", f"the saving process ended: {child.wait()}"
+        [temporary] = target.parent.glob(f".{target.name}.*.tmp")
+        size = temporary.stat().st_size
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdin.close()
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    return size
+
+
 def test_killed_mid_save_the_file_still_holds_a_complete_network(tmp_path):
-    """SIGKILL a process that keeps saving 25 MB networks; the file always loads whole."""
+    """SIGKILL a process while it writes a network's file: at its first byte, halfway, and once
+    all is written but not yet renamed. Each time the file holds the last complete save, whole,
+    and only the temporary file of the killed save is left beside it."""
     target = tmp_path / "net.npz"
-    sizes = [784, 4000, 10]
+    sizes = [784, 100, 10]
     previous = Network(sizes, seed=0, backend="numpy")
     for arr in parameters(previous):
         arr[...] = 1.0
     previous.save(target)
-    rng = random.Random(0)
-    killed_mid_write = 0
-    for _ in range(3):
-        child = subprocess.Popen([sys.executable, "-c", SAVER, str(target)])
-        try:
-            deadline = time.monotonic() + 30
-            while not list(tmp_path.glob(".net.npz.*.tmp")):
-                assert child.poll() is None, "the saving process died on its own"
-                assert time.monotonic() < deadline, "the saving process never started writing"
-                time.sleep(0.001)
-            time.sleep(rng.uniform(0, 0.05))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait()
-        leftovers = list(tmp_path.glob(".net.npz.*.tmp"))  # only a kill mid-write leaves one
-        killed_mid_write += bool(leftovers)
+    whole = target.stat().st_size
+    for value, point in enumerate(["start", "middle", "end"], start=2):
+        written = kill_while_saving(target, float(value), value + 0.5, point)
+        assert {"start": 1, "middle": whole // 2, "end": whole}[point] == written
         saved = io.read_network(target)  # complete and valid, or this raises ModelFileError
         assert saved.sizes == sizes
-        values = {float(arr[0, 0]) for arr in [*saved.weights, *saved.biases]}
-        assert len(values) == 1 and values <= {1.0, 2.0, 3.0}, "parts of different saves mixed"
-        value = values.pop()
-        assert all((arr == value).all() for arr in [*saved.weights, *saved.biases])
-        for leftover in leftovers:
-            leftover.unlink()
-    assert killed_mid_write >= 1, "no kill landed while a file was being written"
+        assert all((arr == value).all() for arr in [*saved.weights, *saved.biases]), "not the last whole save"
+        [leftover] = tmp_path.glob(".net.npz.*.tmp")  # the killed save's, never renamed over the file
+        leftover.unlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.npz"]

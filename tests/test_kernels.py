@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -86,7 +86,7 @@ def test_derivative_and_deltas_match_their_formulas(name, dtype):
     np.testing.assert_allclose(out, g * a * (1 - a), **tol)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     z=arrays(np.float64, st.tuples(st.integers(1, 7), st.integers(1, 9)),
              elements=st.floats(allow_nan=False, allow_infinity=False)),
@@ -101,7 +101,7 @@ def test_registries_agree_on_any_finite_input(z):
     assert ulp_distance(outs[0], outs[1]).max() <= 4
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     a=arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 8)), elements=st.floats(0, 1)),
     data=st.data(),

@@ -22,16 +22,27 @@ def mnist_dir() -> Path:
     return mnist_dir_or_skip()
 
 
-@pytest.fixture(scope="module")
-def book_pickle(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding only ``mnist.pkl.gz`` in the book's layout, made from the real IDX
-    files: a gzipped protocol-2 pickle of three (float32 images (n, 784), int64 labels) pairs."""
+#: Images of each part in the book_pickle fixture (the real file holds 50,000, 10,000 and
+#: 10,000: test_the_whole_book_pickle_matches_the_idx_files, in the slow step, makes that one).
+PART = 2_000
+
+
+def write_book_pickle(folder: Path, mnist_dir: Path, n: int | None) -> Path:
+    """``folder``, holding only ``mnist.pkl.gz`` in the book's layout, made from the real IDX
+    files: a gzipped protocol-2 pickle of three (float32 images (n, 784), int64 labels) pairs,
+    the first ``n`` of each part (None: all)."""
     split = load_mnist(mnist_dir, dtype=np.float32)
-    content = tuple((part.images, part.labels) for part in split)
-    folder = tmp_path_factory.mktemp("book")
+    content = tuple((part.images[:n], part.labels[:n]) for part in split)
     with gzip.open(folder / "mnist.pkl.gz", "wb", compresslevel=1) as file:
         pickle.dump(content, file, protocol=2)
     return folder
+
+
+@pytest.fixture(scope="module")
+def book_pickle(mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding only the book's ``mnist.pkl.gz``, with PART images of each part (6 MB
+    of float32 pixels per part: the file is read and inflated in many pieces)."""
+    return write_book_pickle(tmp_path_factory.mktemp("book"), mnist_dir, PART)
 
 
 def write_pickle(path: Path, content: object, protocol: int = 2) -> Path:
@@ -45,25 +56,37 @@ def small_parts(n: int = 3) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     return ((images, labels),) * 3
 
 
-def test_book_pickle_matches_the_idx_files(book_pickle: Path, mnist_dir: Path) -> None:
-    from_pickle = load_mnist_pickle(book_pickle / "mnist.pkl.gz", dtype=np.float32)
+def assert_matches_the_idx_files(folder: Path, mnist_dir: Path, n: int | None) -> None:
+    from_pickle = load_mnist_pickle(folder / "mnist.pkl.gz", dtype=np.float32)
     from_idx = load_mnist(mnist_dir, dtype=np.float32)
     for part, expected in zip(from_pickle, from_idx, strict=True):
         assert part.images.dtype == np.float32 and part.labels.dtype == np.int64
         assert part.images.flags.c_contiguous and not part.images.flags.writeable
         assert not part.labels.flags.writeable
-        assert np.array_equal(part.images, expected.images)
-        assert np.array_equal(part.labels, expected.labels)
+        assert np.array_equal(part.images, expected.images[:n])
+        assert np.array_equal(part.labels, expected.labels[:n])
+
+
+def test_book_pickle_matches_the_idx_files(book_pickle: Path, mnist_dir: Path) -> None:
+    assert_matches_the_idx_files(book_pickle, mnist_dir, PART)
+
+
+@pytest.mark.slow
+def test_the_whole_book_pickle_matches_the_idx_files(mnist_dir: Path, tmp_path: Path) -> None:
+    """The test above on a pickle of all of MNIST, as large as the book's (7 s: the slow step)."""
+    assert_matches_the_idx_files(write_book_pickle(tmp_path, mnist_dir, None), mnist_dir, None)
+    (images, labels), _, _ = mnist_loader.load_data(tmp_path, dtype=np.float32)
+    assert images.shape == (50_000, 784) and labels[:3].tolist() == [5, 0, 4]
 
 
 def test_folder_with_only_the_pickle_is_loaded_from_it(book_pickle: Path, mnist_dir: Path) -> None:
     split = load_mnist(book_pickle, dtype=np.float32)
     assert split is load_mnist_pickle(book_pickle / "mnist.pkl.gz", dtype=np.float32)
     reference = load_mnist(mnist_dir)  # float64: equal up to float32 rounding
-    assert np.allclose(split.test.images, reference.test.images, rtol=2**-24, atol=0)
-    assert np.array_equal(split.training.labels, reference.training.labels)
+    assert np.allclose(split.test.images, reference.test.images[:PART], rtol=2**-24, atol=0)
+    assert np.array_equal(split.training.labels, reference.training.labels[:PART])
     (images, labels), _, _ = mnist_loader.load_data(book_pickle, dtype=np.float32)
-    assert images.shape == (50_000, 784) and labels[:3].tolist() == [5, 0, 4]
+    assert images.shape == (PART, 784) and labels[:3].tolist() == [5, 0, 4]
 
 
 def test_python2_pickle_with_legacy_numpy_names(tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ def test_a_chapter_3_run_is_the_chapters_session(mnist, tmp_path):
     assert record["training_accuracy"] == [c / 1000 for c in t_accuracy]
     assert (record["training_cost"], record["evaluation_cost"]) == (t_cost, e_cost)
     assert record["parameters"]["lmbda"] == 0.1 and record["parameters"]["training_size"] == 1000
-    (session, runs), = result.rows
+    (_session, runs), = result.rows
     assert runs[0].monitored["training_cost"] == t_cost
     assert result.table().splitlines()[2].startswith("| regularized, λ = 0.1 | [784, 30, 10] | 0.5 | 0.1 |")
 

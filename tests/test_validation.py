@@ -260,9 +260,13 @@ FORMATS = ["pairs", "pairs-labels", "pairs-flat", "zip", "arrays-labels", "array
 @st.composite
 def training_calls(draw):
     """A network, and SGD arguments with zero or more known defects (and which ones)."""
-    sizes = draw(st.sampled_from([[3, 2], [4, 3, 2]]))
     backend = draw(st.sampled_from(["numpy", "numba"]))
     dtype = draw(st.sampled_from([np.float64, np.float32]))
+    # No float32 compiled network without a hidden layer: numba would compile the fused
+    # kernels for that dtype and depth for this test alone (seconds each), and validation
+    # does not depend on either.
+    shapes = [[4, 3, 2]] if (backend, dtype) == ("numba", np.float32) else [[3, 2], [4, 3, 2]]
+    sizes = draw(st.sampled_from(shapes))
     n_in, n_out = sizes[0], sizes[-1]
     defects = set()
     if draw(st.integers(0, 2)):  # two in three calls carry one or two defects

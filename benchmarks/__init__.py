@@ -1,0 +1,1 @@
+"""The pytest-benchmark suite (a package, so that its modules import ``benchmarks.suite``)."""
