@@ -28,11 +28,17 @@ def _book(depth: int) -> tuple:
     return (SIGMOID,) * depth
 
 
+def _f(neuron):
+    """A layer's activation function, the sigmoid as the book computes it (``maths``)."""
+    return maths.sigmoid_as_the_book if neuron is SIGMOID else neuron.f
+
+
 def feedforward(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], a: np.ndarray,
                 neurons=None) -> np.ndarray:
-    """Output of the network for the (n_0, 1) input column ``a``."""
+    """Output of the network for the (n_0, 1) input column ``a``. (The book's sigmoid overflows
+    e^{−z} below z ≈ −709, with NumPy's warning, as the book's does.)"""
     for b, w, neuron in zip(biases, weights, neurons or _book(len(weights))):
-        a = neuron.f(np.dot(w, a) + b)
+        a = _f(neuron)(np.dot(w, a) + b)
     return a
 
 
@@ -51,7 +57,7 @@ def backprop(weights, biases, x: np.ndarray, y: np.ndarray, neurons=None,
     for b, w, neuron in zip(biases, weights, neurons):
         z = np.dot(w, activation) + b
         zs.append(z)
-        activation = neuron.f(z)
+        activation = _f(neuron)(z)
         activations.append(activation)
     delta = cost.delta(activations[-1], y, neurons[-1].prime(zs[-1]))
     nabla_b[-1] = delta
@@ -73,8 +79,11 @@ def update_mini_batch(weights: list, biases: list, mini_batch, eta: float, lmbda
         delta_nabla_b, delta_nabla_w = backprop(weights, biases, x, y, neurons, cost)
         nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
         nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
-    step = rule.step(len(mini_batch))
-    weights[:] = [maths.updated(w, nw, rule.decay, step) for w, nw in zip(weights, nabla_w)]
+    step, decay = rule.step(len(mini_batch)), rule.decay
+    if decay == 1:  # chapter 1, and λ = 0: the book's w-(eta/len(mini_batch))*nw
+        weights[:] = [maths.stepped(w, nw, step) for w, nw in zip(weights, nabla_w)]
+    else:
+        weights[:] = [maths.updated(w, nw, decay, step) for w, nw in zip(weights, nabla_w)]
     biases[:] = [maths.stepped(b, nb, step) for b, nb in zip(biases, nabla_b)]
 
 
