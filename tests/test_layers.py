@@ -154,3 +154,37 @@ def test_the_private_state_check_finds_a_reach_in():
             "line 1: from matnet.core.shuffle import _kernel", "line 3: net._engine", "line 7: other._h"]
     finally:
         del TREES["matnet.example"], MODULES["matnet.example"]
+
+
+def test_only_the_command_line_knows_argparse():
+    for name, tree in TREES.items():
+        if name.startswith("matnet.cli"):
+            continue
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "argparse" not in imported, name
+        assert not [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
+                    and f.name in ("cli_main", "from_args")], name
+
+
+def test_every_backend_implements_the_one_contract_and_inherits_nothing():
+    """The Protocol's methods, with its parameter names, on each of the three backends, none of
+    which inherits from another (matnet.core.backend)."""
+    import inspect
+
+    from matnet.core.backend import Backend
+    from matnet.core.engine import EngineBackend
+    from matnet.core.fused_backend import FusedBackend
+    from matnet.core.loop import LoopBackend
+
+    methods = {name: inspect.signature(fn) for name, fn in vars(Backend).items()
+               if callable(fn) and not name.startswith("_")}
+    assert set(methods) == {"prepare", "inputs", "train", "count_correct", "outputs", "feedforward",
+                            "gradient"}
+    for backend in (EngineBackend, FusedBackend, LoopBackend):
+        assert backend.__bases__ == (object,), backend
+        for name, wanted in methods.items():
+            got = inspect.signature(getattr(backend, name))
+            assert list(got.parameters) == list(wanted.parameters), (backend.__name__, name)
+        assert {"name"} <= set(vars(backend)), backend

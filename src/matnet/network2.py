@@ -193,23 +193,21 @@ class Network(Model):
                 e_cost, e_accuracy = self._monitor(evaluation_inputs, evaluation, lmbda,
                                                    monitor_evaluation_cost, monitor_evaluation_accuracy,
                                                    "evaluation_data")
-            if monitor_training_cost:
-                training_cost.append(t_cost)
-                lines.append(f"Cost on training data: {t_cost}")
-            if monitor_training_accuracy:
-                training_accuracy.append(t_accuracy)
-                lines.append(f"Accuracy on training data: {t_accuracy} / {data.n}")
-            if monitor_evaluation_cost:
-                evaluation_cost.append(e_cost)
-                lines.append(f"Cost on evaluation data: {e_cost}")
-            if monitor_evaluation_accuracy:
-                evaluation_accuracy.append(e_accuracy)
-                lines.append(f"Accuracy on evaluation data: {e_accuracy} / {evaluation.n}")
+            n_evaluation = 0 if evaluation is None else evaluation.n
+            for asked, kept, value, line in (  # the book's order and words
+                    (monitor_training_cost, training_cost, t_cost, f"Cost on training data: {t_cost}"),
+                    (monitor_training_accuracy, training_accuracy, t_accuracy,
+                     f"Accuracy on training data: {t_accuracy} / {data.n}"),
+                    (monitor_evaluation_cost, evaluation_cost, e_cost, f"Cost on evaluation data: {e_cost}"),
+                    (monitor_evaluation_accuracy, evaluation_accuracy, e_accuracy,
+                     f"Accuracy on evaluation data: {e_accuracy} / {n_evaluation}")):
+                if asked:
+                    kept.append(value)
+                    lines.append(line)
             if verbose:
                 print("\n".join(lines), end="\n\n")
             if on_epoch is not None:
-                on_epoch(Epoch(j, seconds, t_cost, t_accuracy, data.n, e_cost, e_accuracy,
-                               0 if evaluation is None else evaluation.n))
+                on_epoch(Epoch(j, seconds, t_cost, t_accuracy, data.n, e_cost, e_accuracy, n_evaluation))
 
         self._train(data, train_inputs, epochs, mini_batch_size, UpdateRule(eta, lmbda, data.n), after_epoch,
                     on_progress)
