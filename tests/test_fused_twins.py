@@ -20,6 +20,8 @@ import types
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matnet.core import fused, loop
 from matnet.core.maths import CROSS_ENTROPY, QUADRATIC, UpdateRule
@@ -71,6 +73,30 @@ def test_sparse_rows_is_numpys_nonzero(dtype):
     assert rows.indptr.tolist() == [0, *np.cumsum(np.count_nonzero(x, axis=1)).tolist()]
     assert rows.indices.tolist() == c.tolist()
     assert rows.values.dtype == dtype and np.array_equal(rows.values, x[r, c].astype(dtype))
+
+
+def _assert_is_nonzero(rows: SparseRows, x: np.ndarray) -> None:
+    r, c = np.nonzero(x)
+    assert rows.indptr.tolist() == [0, *np.cumsum(np.count_nonzero(x, axis=1)).tolist()]
+    assert np.array_equal(rows.indices, c)
+    assert np.array_equal(rows.values, x[r, c])
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 12), width=st.integers(1, 40), density=st.floats(0.0, 1.0), seed=st.integers(0, 99))
+def test_sparse_rows_is_numpys_nonzero_for_any_width_and_density(n, width, density, seed):
+    """Groups of eight columns, the tail past them, rows of zeros and rows without one."""
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.random((n, width)) < density, rng.random((n, width)) + 0.5, 0.0)
+    _assert_is_nonzero(sparse_rows(x, np.float64), x)
+
+
+def test_sparse_rows_of_a_matrix_split_across_threads_is_numpys_nonzero():
+    """Large enough to be converted in row ranges on worker threads (_PARALLEL_VALUES)."""
+    rng = np.random.default_rng(3)
+    x = np.where(rng.random((1500, 785)) < 0.2, rng.random((1500, 785)), 0.0)
+    x[700:720] = 0.0
+    _assert_is_nonzero(sparse_rows(x, np.float64), x)
 
 
 @pytest.mark.parametrize("sizes", [[9, 2], [4, 3, 2], [5, 1, 3], [12, 5, 3], [12, 6, 5, 3], [7, 40, 3]],
@@ -183,8 +209,8 @@ def test_a_non_finite_batch_stops_the_epoch_before_it_is_applied():
     loop.train_epoch(*replay, x, y, order[:10], order[:10], 5, 1.0)
     assert max_gap(parameters(backend), replay) <= 1e-13
     expected = copies(start)  # the same backend, clean inputs: nothing left over
-    for mine, given in zip(backend.weights + backend.biases, start[0] + start[1]):
-        np.copyto(mine, given)
+    for mine, start_value in zip(backend.weights + backend.biases, start[0] + start[1]):
+        np.copyto(mine, start_value)
     backend.train(rows, y, order, order, 5, rule, True)
     loop.train_epoch(*expected, x, y, order, order, 5, 1.0)
     assert max_gap(parameters(backend), expected) <= 1e-13
