@@ -6,6 +6,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matnet.core import fused_backend, loop, sparse
 from matnet.core.fused_layers import padded
@@ -124,19 +126,33 @@ def test_sparse_rows_refuse_bad_values_naming_where():
         sparse_rows(x, np.float32)
 
 
-def test_sparse_rows_are_kept_only_for_arrays_nothing_can_change():
-    """Frozen arrays (the loader's) keep their CSR form; any other array is converted again
-    on every call, so an edit in place is always seen — through a writable array, a read-only
-    view of one, or a read-only array made writable, edited and frozen again."""
+def _same_as_dense(rows, x):
+    r, c = np.nonzero(x)
+    return np.array_equal(rows.indices, c) and np.array_equal(rows.values, x[r, c])
+
+
+def test_sparse_rows_see_every_edit_in_place():
+    """Frozen arrays (the loader's) keep their CSR form by identity; any other array is found
+    by its content, so unchanged arrays convert once and an edit in place is always seen —
+    through a writable array, a read-only view of one, or a read-only array made writable,
+    edited and frozen again."""
     sparse.forget()
     x, _ = synthetic([8, 2], 6, sparsity=0.5)
-    writable = sparse_rows(x, np.float64)
+    first = sparse_rows(x, np.float64)
+    assert (sparse_rows(x, np.float64) is first) == sparse._FINGERPRINTS  # compiled only
     x[0, :] = 7.0
     again = sparse_rows(x, np.float64)
-    assert again is not writable and again.values[:8].tolist() == [7.0] * 8
+    assert again is not first and again.values[:8].tolist() == [7.0] * 8
+    x[1, 2], x[1, 3] = 0.25, 0.5
+    swapped = x.copy()
+    swapped[1, 2], swapped[1, 3] = 0.5, 0.25
+    assert _same_as_dense(sparse_rows(x, np.float64), x)
+    assert _same_as_dense(sparse_rows(swapped, np.float64), swapped)
     view = x.view()
     view.flags.writeable = False
-    assert sparse_rows(view, np.float64) is not sparse_rows(view, np.float64)
+    sparse_rows(view, np.float64)
+    x[2, 0] = 5.0  # through the array the view reads
+    assert view[2, 0] == 5.0 and _same_as_dense(sparse_rows(view, np.float64), view)
     refrozen = x.copy()
     refrozen.flags.writeable = False
     before = sparse_rows(refrozen, np.float64)
@@ -150,6 +166,30 @@ def test_sparse_rows_are_kept_only_for_arrays_nothing_can_change():
         frozen.flags.writeable = True
     assert sparse_rows(frozen, np.float64) is sparse_rows(frozen, np.float64)
     assert sparse_rows(frozen, np.float32) is not sparse_rows(frozen, np.float64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(edits=st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 9), st.sampled_from([0.0, 1.0, -2.5, 1e-300])),
+    min_size=1, max_size=6))
+def test_sparse_rows_after_any_edits_are_the_edited_values(edits):
+    x = np.zeros((6, 10))
+    x[::2, ::3] = 1.0
+    sparse_rows(x, np.float64)
+    for row, col, value in edits:
+        x[row, col] = value
+    assert _same_as_dense(sparse_rows(x, np.float64), x)
+
+
+@pytest.mark.skipif(not sparse._FINGERPRINTS, reason="fingerprints are taken by compiled code only")
+@settings(max_examples=200, deadline=None)
+@given(bits=st.integers(0, 2**64 - 1), other=st.integers(0, 2**64 - 1), where=st.integers(0, 23))
+def test_one_changed_value_always_changes_the_fingerprint(bits, other, where):
+    a = np.arange(24, dtype=np.uint64).reshape(4, 6)
+    a.flat[where] = bits
+    b = a.copy()
+    b.flat[where] = other
+    assert (sparse._fingerprint(a, 0, 4) == sparse._fingerprint(b, 0, 4)) == (bits == other)
 
 
 def test_the_loaders_arrays_are_frozen(mnist):

@@ -11,15 +11,20 @@ conversion of a user's 50,000 × 784 float64 matrix costs about two reads of it.
 
 The loader's matrices cannot change between calls (``matnet.frozen``: read-only views
 of memory nobody else holds), so their CSR form — and that of read-only slices of them — is
-kept (a few, least recently used first out) and reused; any other matrix, read-only or not,
-is converted afresh on every call, so edits the caller makes in place are always seen. The
-cache holds only a weak reference to the matrix.
+kept and reused, found by identity (the cache holds only a weak reference). Any other matrix
+is found by its content: a 64-bit fingerprint of every value and its position, one read of
+the matrix split across the cores (a third of a conversion's cost), so that a user who trains
+on the same arrays call after call converts them once, while an edit made in place is always
+seen. Each value is mixed with its position by a bijection before the fingerprint sums them,
+so changing any one value always changes the fingerprint; changes to several values leave it
+unchanged with a chance of about 2⁻⁶⁴. A few forms are kept, least recently used first out.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import types
 import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +120,45 @@ def _fill(x, first, last, indptr, indices, values):
                 q += 1
 
 
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)  # odd constants of the splitmix64 generator
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+
+
+@cached_njit(nogil=True)
+def _fingerprint(bits, first, last):
+    """Σ mix(value bits, position) mod 2⁶⁴ over the rows [first, last) of ``bits`` (an
+    unsigned-integer view of the matrix). For a fixed position, mix is a bijection of the
+    value (xor with a constant, xor-shifts, multiplication by an odd constant), so one changed
+    value always changes the sum."""
+    width = bits.shape[1]
+    total = np.uint64(0)
+    for i in range(first, last):
+        position = np.uint64(i) * np.uint64(width)
+        for j in range(width):
+            v = np.uint64(bits[i, j]) ^ ((position + np.uint64(j)) * _SPREAD)
+            v ^= v >> np.uint64(31)
+            v *= _MIX
+            v ^= v >> np.uint64(29)
+            total += v
+    return total
+
+
+# Interpreted (NUMBA_DISABLE_JIT=1), the fingerprint would cost minutes and NumPy's integer
+# overflow warnings: matrices are then converted on every call.
+_FINGERPRINTS = not isinstance(_fingerprint, types.FunctionType)
+
+
+def _content_key(x: np.ndarray, ranges: list[tuple[int, int]]) -> tuple | None:
+    """(shape, dtype, fingerprint) of x, or None for a dtype without a same-size unsigned view."""
+    if not _FINGERPRINTS or x.dtype.itemsize not in (1, 2, 4, 8):
+        return None
+    bits = x.view(np.dtype(f"u{x.dtype.itemsize}"))
+    total = 0
+    for part in _run(_fingerprint, ranges, bits):
+        total = (total + int(part)) % (1 << 64)
+    return (x.shape, x.dtype.str, total)
+
+
 _PARALLEL_VALUES = 1 << 20  # matrices of fewer values are converted on the calling thread
 _pool: ThreadPoolExecutor | None = None
 
@@ -142,12 +186,13 @@ def _run(kernel, ranges: list[tuple[int, int]], *args) -> list:
     return list(_pool.map(lambda r: kernel(x, r[0], r[1], *rest), ranges))
 
 
-def _compress(x: np.ndarray, dtype: np.dtype, limit: float) -> tuple[SparseRows | None, tuple[int, int]]:
+def _compress(
+    x: np.ndarray, dtype: np.dtype, limit: float, ranges: list[tuple[int, int]]
+) -> tuple[SparseRows | None, tuple[int, int]]:
     """(CSR form of x, (-1, -1)), or (None, (row, column) of the first bad value): two passes
     over x, each on every core for a large matrix, counting the rows' non-zeros (and
     checking every value) then writing them where the counts put them."""
     n, width = x.shape
-    ranges = _ranges(n, x.size)
     counts = np.empty(n, np.int64)
     bad = [found for found in _run(_count, ranges, x, counts, limit) if found[0] >= 0]
     if bad:
@@ -162,28 +207,53 @@ def _compress(x: np.ndarray, dtype: np.dtype, limit: float) -> tuple[SparseRows 
 
 
 _lock = threading.Lock()
-_kept: OrderedDict[tuple[int, str], tuple[weakref.ref, SparseRows]] = OrderedDict()
+# ("frozen", id, dtype) -> (weak reference to the matrix, form); ("content", shape, dtype of x,
+# fingerprint, dtype) -> (None, form)
+_kept: OrderedDict[tuple, tuple[weakref.ref | None, SparseRows]] = OrderedDict()
+
+
+def _kept_form(key: tuple, x: np.ndarray) -> SparseRows | None:
+    with _lock:
+        entry = _kept.get(key)
+        if entry is None or (entry[0] is not None and entry[0]() is not x):
+            return None
+        _kept.move_to_end(key)
+        return entry[1]
+
+
+def _keep(key: tuple, x: np.ndarray, rows: SparseRows) -> None:
+    with _lock:
+        _kept[key] = (weakref.ref(x) if key[0] == "frozen" else None, rows)
+        _kept.move_to_end(key)
+        while len(_kept) > _KEEP:
+            _kept.popitem(last=False)
 
 
 def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseRows:
     """The CSR form of x (N, n_0) in ``dtype``; ValueError naming the first bad value.
 
-    Kept and reused when x is frozen (see the module docstring), built afresh otherwise.
+    A kept form is reused when x is frozen, or holds the same values as a matrix converted
+    before (see the module docstring).
     """
     dtype = np.dtype(dtype)
-    keep = is_frozen(x)
-    key = (id(x), dtype.str)
-    if keep:
-        with _lock:
-            entry = _kept.get(key)
-            if entry is not None and entry[0]() is x:
-                _kept.move_to_end(key)
-                return entry[1]
+    if is_frozen(x):
+        key = ("frozen", id(x), dtype.str)
+        ranges = None
+    else:
+        if x.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+        ranges = _ranges(x.shape[0], x.size)
+        content = _content_key(x, ranges)
+        key = None if content is None else ("content", *content, dtype.str)
+    if key is not None:
+        kept = _kept_form(key, x)
+        if kept is not None:
+            return kept
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     readable = x.view(np.uint8) if x.dtype.kind == "b" else x
     limit = float(np.finfo(dtype).max)
-    rows, (bad_row, bad_col) = _compress(readable, dtype, limit)
+    rows, (bad_row, bad_col) = _compress(readable, dtype, limit, ranges or _ranges(x.shape[0], x.size))
     if rows is None:
         value = x[bad_row, bad_col]
         if np.isfinite(value):
@@ -192,12 +262,8 @@ def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseR
                 f"(first: {value} at index ({bad_row}, {bad_col}))"
             )
         raise ValueError(f"{name} contains NaN or inf (first: {value} at index ({bad_row}, {bad_col}))")
-    if keep:
-        with _lock:
-            _kept[key] = (weakref.ref(x), rows)
-            _kept.move_to_end(key)
-            while len(_kept) > _KEEP:
-                _kept.popitem(last=False)
+    if key is not None:
+        _keep(key, x, rows)
     return rows
 
 
