@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 import operator
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,17 @@ from matnet.core.spec import Spec
 from matnet.errors import DivergenceError
 
 _DRAW_CHUNK = 1 << 20  # float64 values drawn at a time for a float32 network
+
+
+def compiling_notice(seconds: float | None) -> str:
+    """The line that says a first run is compiling, and for about how long."""
+    took = f"about {seconds:.0f} s the last time on this machine" if seconds else "later runs load it"
+    return f"matnet: compiling the numba code for this network, first run only ({took}) ..."
+
+
+def say_compiling(seconds: float | None) -> None:
+    """``prepare(announce=...)`` for a terminal or a notebook: the notice on stderr at once."""
+    print(compiling_notice(seconds), file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -163,14 +175,16 @@ class Model:
         column, target = self._example(x, y)
         return self._backend.gradient(column, target)
 
-    def prepare(self, mini_batch_size: int = 10, *, outputs: bool = False) -> float:
+    def prepare(self, mini_batch_size: int = 10, *, outputs: bool = False,
+                announce: Callable[[float | None], None] | None = None) -> float:
         """Compile the numba code that training at this mini-batch size and evaluation will run
         (or load it from numba's on-disk cache), so that no timed epoch pays for it; with
         ``outputs``, also what computing the outputs of many examples runs (monitoring costs).
         Returns the seconds it took; ``SGD`` calls it itself, so calling it first only moves
-        the cost."""
+        the cost. ``announce`` (e.g. :func:`say_compiling`) is called before a compile that the
+        disk cache cannot spare, with the seconds the last one took here (None if unknown)."""
         mini_batch_size = validation.check_int("mini_batch_size", mini_batch_size, 1)
-        return self._backend.prepare(mini_batch_size, outputs=outputs)
+        return self._backend.prepare(mini_batch_size, outputs=outputs, announce=announce)
 
     @property
     def activations(self) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from matnet.core import inputs, validation
 from matnet.core.maths import UpdateRule, sigmoid, sigmoid_prime
 from matnet.core.shuffle import BookRandom
-from matnet.model import EpochReport, Model
+from matnet.model import EpochReport, Model, say_compiling
 
 __all__ = ["BookRandom", "EpochReport", "Network", "sigmoid", "sigmoid_prime"]
 
@@ -76,7 +76,7 @@ class Network(Model):
         test = None
         if test_data is not None and not (isinstance(test_data, (list, tuple)) and not test_data):
             test = inputs.labelled_examples(test_data, self.sizes, "test_data")
-        self.prepare(min(mini_batch_size, data.n))
+        self.prepare(min(mini_batch_size, data.n), announce=say_compiling if verbose else None)
         train_inputs = self._prepared(data, "training_data inputs")
         test_inputs = None if test is None else self._prepared(test, "test_data inputs")
 

@@ -39,7 +39,7 @@ from matnet.core.maths import UpdateRule, sigmoid, sigmoid_prime
 from matnet.core.shuffle import BookRandom
 from matnet.errors import ModelFileError
 from matnet.mnist_loader import vectorized_result
-from matnet.model import Model
+from matnet.model import Model, say_compiling
 
 __all__ = ["BookRandom", "CrossEntropyCost", "Epoch", "Network", "QuadraticCost", "load", "sigmoid",
            "sigmoid_prime", "vectorized_result"]
@@ -177,7 +177,7 @@ class Network(Model):
         elif monitor_evaluation_cost or monitor_evaluation_accuracy:
             raise ValueError("monitor_evaluation_cost and monitor_evaluation_accuracy need evaluation_data")
         costs = bool(monitor_training_cost or monitor_evaluation_cost)
-        self.prepare(min(mini_batch_size, data.n), outputs=costs)
+        self.prepare(min(mini_batch_size, data.n), outputs=costs, announce=say_compiling if verbose else None)
         train_inputs = self._prepared(data, "training_data inputs")
         evaluation_inputs = None
         if evaluation is not None:

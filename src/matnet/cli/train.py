@@ -12,9 +12,11 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
@@ -76,13 +78,12 @@ def run(args: argparse.Namespace) -> int:
     common.check_output_paths(save=args.save, json=args.json, plot=args.plot)
     if args.plot:
         common.check_plotting()
-    data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     if args.seed is not None:
         np.random.seed(args.seed)
         random.seed(args.seed)
-    net = build_network(
-        args.sizes, backend=args.backend, dtype=args.dtype, check_finite=not args.no_check_finite
-    )
+    network = _Meanwhile(lambda: prepared_network(args))  # while the data loads
+    data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
+    net, compile_seconds = network.result()
     if args.seed is None:
         print("matnet train: unseeded: each run starts from fresh random numbers "
               "(pass --seed N to repeat a run)", file=sys.stderr)
@@ -97,7 +98,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"Epoch {r.epoch}: {r.correct} / {r.n_test}  ({r.seconds:.3f} s{cost})", flush=True)
 
     progress = EpochProgress(sys.stderr) if sys.stderr.isatty() else None  # piped: no slicing, no bar
-    compile_seconds = net.prepare(args.batch_size)
     if compile_seconds >= 0.05:
         print(f"(numba compile or cache load: {compile_seconds:.2f} s, not counted below)", file=sys.stderr)
     started = time.perf_counter()
@@ -133,6 +133,45 @@ def run(args: argparse.Namespace) -> int:
         fig = plots.learning_curve(epochs, costs=costs, title=title)
         status = max(status, common.save_figure(fig, args.plot))
     return status
+
+
+T = TypeVar("T")
+
+
+class _Meanwhile(Generic[T]):
+    """``work()`` on a thread of its own, while the caller does something else (load the data:
+    its files are read and decompressed with the GIL released). A daemon thread: when the
+    caller fails first (a missing data file), the process exits without waiting for it."""
+
+    def __init__(self, work: Callable[[], T]):
+        self._work = work
+        self._outcome: list = []
+        self._thread = threading.Thread(target=self._run, name="matnet-network", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome.append((True, self._work()))
+        except BaseException as exc:  # handed to the caller, raised there
+            self._outcome.append((False, exc))
+
+    def result(self) -> T:
+        """What ``work()`` returned, or raise what it raised."""
+        self._thread.join()
+        done, value = self._outcome[0]
+        if not done:
+            raise value
+        return value
+
+
+def prepared_network(args: argparse.Namespace) -> tuple[Network, float]:
+    """(the network ``args`` ask for, the seconds its compiled code took to compile or load),
+    saying at once when a first run compiles."""
+    from matnet.model import say_compiling
+
+    net = build_network(args.sizes, backend=args.backend, dtype=args.dtype,
+                        check_finite=not args.no_check_finite)
+    return net, net.prepare(args.batch_size, announce=say_compiling)
 
 
 def build_network(sizes: list[int], **kwargs) -> Network:

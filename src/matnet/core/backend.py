@@ -24,6 +24,7 @@ when the compiled backend is made.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -48,10 +49,13 @@ class Backend(Protocol):
     weights: list[np.ndarray]
     biases: list[np.ndarray]
 
-    def prepare(self, batch_size: int, *, outputs: bool = False) -> float:
+    def prepare(self, batch_size: int, *, outputs: bool = False,
+                announce: Callable[[float | None], None] | None = None) -> float:
         """Compile (or load from the disk cache) what training at this batch size and
         evaluation (and, with ``outputs``, the outputs of many examples) will run, so that no
-        timed epoch pays for it; the seconds it took."""
+        timed epoch pays for it; the seconds it took. Before compiling anything that the disk
+        cache does not hold, call ``announce`` with the seconds such a compile last took here
+        (None if unknown), so that the user hears at once why the wait."""
 
     def inputs(self, matrix: np.ndarray, name: str) -> Any:
         """The (N, n_0) ``matrix`` in the form this backend computes on, its values checked

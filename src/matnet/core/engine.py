@@ -29,7 +29,7 @@ f and f′ to the stored weighted inputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -237,8 +237,10 @@ class EngineBackend:
             self._workspace = Workspace(self.spec.sizes, batch_size, self.spec.dtype)
         return self._workspace
 
-    def prepare(self, batch_size: int, *, outputs: bool = False) -> float:
-        """Nothing to compile (the numba registry compiles at its first call): 0 seconds."""
+    def prepare(self, batch_size: int, *, outputs: bool = False,
+                announce: Callable[[float | None], None] | None = None) -> float:
+        """Nothing to compile (the numba registry compiles at its first call): 0 seconds,
+        nothing announced."""
         return 0.0
 
     def inputs(self, matrix: np.ndarray, name: str) -> np.ndarray:

@@ -16,6 +16,7 @@ at a batch size and evaluation will run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from matnet.core.fused_column import gradient_of_column, outputs_of_columns
 from matnet.core.fused_layers import padded
 from matnet.core.fused_predict import count_correct, outputs_of_rows
 from matnet.core.kernels.compiled import cost_code
-from matnet.core.kernels.jit import BLOCK, compile_for
+from matnet.core.kernels.jit import BLOCK, compile_for, first_compile_seconds, is_cached, record_first_compile
 from matnet.core.kernels.machine import aligned_zeros
 from matnet.core.maths import UpdateRule
 from matnet.core.sparse import SparseRows, sparse_rows
@@ -109,22 +110,43 @@ class FusedBackend:
         return kernel(*args)
 
     # ------------------------------------------------------------------------ the contract
-    def prepare(self, batch_size: int, *, outputs: bool = False) -> float:
+    def prepare(self, batch_size: int, *, outputs: bool = False,
+                announce: Callable[[float | None], None] | None = None) -> float:
         """Compile what training at ``batch_size`` runs (the epoch kernel of its size class),
-        evaluation, and (``outputs``) the outputs of many examples; the seconds it took."""
+        evaluation, and (``outputs``) the outputs of many examples; the seconds it took. When
+        something must be compiled rather than loaded from the disk cache, ``announce`` is
+        called first, with the seconds the last such compile took here (None if never timed)."""
         compiled = self._compiled
         epoch = "epoch" if batch_size <= WHOLE_BATCH else "epoch_in_sub_batches"
         if epoch in compiled and "count_correct" in compiled and (not outputs or "outputs" in compiled):
             return 0.0  # the common case, in a fraction of a microsecond: update_mini_batch calls this
         started = time.perf_counter()
-        tiny = self.inputs(np.zeros((1, self.spec.sizes[0]), self.dtype), "inputs")
+        calls = self._calls_to_compile(batch_size, outputs)
+        kind = "+".join(name for name, _, _ in calls)
+        cold = not all(is_cached(kernel, *args) for _, kernel, args in calls)
+        if cold and announce is not None:
+            announce(first_compile_seconds(kind))
+        for name, kernel, args in calls:
+            compile_for(kernel, *args)
+            compiled.add(name)
+        self.inputs(np.zeros((1, self.spec.sizes[0]), self.dtype), "inputs")  # the CSR kernels
+        seconds = time.perf_counter() - started
+        if cold:
+            record_first_compile(kind, seconds)
+        return seconds
+
+    def _calls_to_compile(self, batch_size: int, outputs: bool) -> list[tuple[str, Callable, tuple]]:
+        """(name, kernel, arguments of this network's types) of each kernel ``prepare`` compiles
+        that this network has not: on one example with no non-zero input."""
+        tiny = SparseRows(np.zeros(2, np.int64), np.zeros(0, np.int32), np.zeros(0, self.dtype),
+                          self.spec.sizes[0])
         targets = np.zeros((1, self.spec.sizes[-1]), self.dtype)
         none = np.zeros(0, np.int64)
-        self._compile_epoch(tiny, targets, none, none, batch_size, UpdateRule(1.0))
-        self._run("count_correct", count_correct, *self._count_args(tiny, none, none))
+        calls = [self._epoch_call(tiny, targets, none, none, batch_size, UpdateRule(1.0), True),
+                 ("count_correct", count_correct, self._count_args(tiny, none, none))]
         if outputs:
-            self._run("outputs", outputs_of_rows, *self._outputs_args(tiny, none)[0])
-        return time.perf_counter() - started
+            calls.append(("outputs", outputs_of_rows, self._outputs_args(tiny, none)[0]))
+        return [call for call in calls if call[0] not in self._compiled]
 
     def inputs(self, matrix: np.ndarray, name: str) -> SparseRows:
         return sparse_rows(matrix, self.dtype, name)
@@ -204,12 +226,6 @@ class FusedBackend:
         if whole:
             return "epoch", epoch, args
         return "epoch_in_sub_batches", epoch_in_sub_batches, args
-
-    def _compile_epoch(self, inputs, targets, x_rows, y_rows, batch_size, rule) -> None:
-        name, kernel, args = self._epoch_call(inputs, targets, x_rows, y_rows, batch_size, rule, True)
-        if name not in self._compiled:
-            compile_for(kernel, *args)
-            self._compiled.add(name)
 
     def _count_args(self, inputs, rows, labels) -> tuple:
         return (self.wts, self.bs, self._predict_acts, self._sizes, inputs.indptr, inputs.indices,

@@ -15,7 +15,7 @@ own code and finite differences check.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -124,8 +124,9 @@ class LoopBackend:
         self.weights = [np.zeros((n_out, n_in), dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.biases = [np.zeros((n_out, 1), dtype) for n_out in sizes[1:]]
 
-    def prepare(self, batch_size: int, *, outputs: bool = False) -> float:
-        """Nothing to compile: 0 seconds."""
+    def prepare(self, batch_size: int, *, outputs: bool = False,
+                announce: Callable[[float | None], None] | None = None) -> float:
+        """Nothing to compile: 0 seconds, nothing announced."""
         return 0.0
 
     def inputs(self, matrix: np.ndarray, name: str) -> np.ndarray:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -43,6 +44,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import llvmlite.binding
 import numba
 from numba import njit
 
@@ -140,7 +142,8 @@ def blocked_njit(fn=None, **options):
 def compile_for(kernel, *args) -> None:
     """Compile ``kernel`` (a ``blocked_njit`` dispatcher) for the types of ``args``, with the
     SLP vectorizer on, unless it has been (or its disk cache has it); the kernels it inlines
-    are compiled into it. A no-op when the JIT is disabled (``kernel`` is a Python function)."""
+    are compiled into it. A no-op when the JIT is disabled (``kernel`` is a Python function).
+    Leaves the marker that :func:`is_cached` looks for."""
     if not hasattr(kernel, "compile"):
         return
     signature = tuple(numba.typeof(a) for a in args)
@@ -151,3 +154,72 @@ def compile_for(kernel, *args) -> None:
             kernel.compile(signature)
         finally:
             numba.config.SLP_VECTORIZE = before
+    marker = _marker(kernel, signature)
+    if marker is not None and not marker.exists():
+        with contextlib.suppress(OSError):
+            marker.parent.mkdir(exist_ok=True)
+            marker.touch()
+
+
+# ---------------------------------------------------------------- what a first run will compile
+# numba has no public way to ask whether its disk cache holds a kernel for given types before
+# loading it, and loading is the compile when it does not. So ``compile_for`` leaves a marker
+# of its own in CACHE_DIR for each (kernel, argument types, CPU) it compiled or loaded: no
+# marker, no cached kernel (a new install, a new matnet source, another CPU), and the caller can
+# say at once that compiling starts. The seconds a first compile took are kept beside the
+# cache folders (they outlive a new source's folder), to say how long the next one will take.
+
+
+def _marker(kernel, signature: tuple) -> Path | None:
+    if CACHE_DIR is None:
+        return None
+    cpu = numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
+    key = hashlib.sha256(f"{kernel.py_func.__qualname__}|{signature}|{cpu}".encode()).hexdigest()[:20]
+    return CACHE_DIR / "compiled" / f"{kernel.py_func.__name__}-{key}"
+
+
+def is_cached(kernel, *args) -> bool:
+    """Whether ``compile_for(kernel, *args)`` will find the kernel compiled: in this process,
+    in numba's disk cache (by the marker ``compile_for`` left), or because the JIT is off."""
+    if not hasattr(kernel, "compile"):
+        return True
+    signature = tuple(numba.typeof(a) for a in args)
+    if signature in kernel.signatures:
+        return True
+    marker = _marker(kernel, signature)
+    return marker is not None and marker.exists()
+
+
+_SECONDS_FILE = "first-compile-seconds.json"
+
+
+def first_compile_seconds(kind: str) -> float | None:
+    """The seconds the last first compile of ``kind`` took on this machine, if one was timed."""
+    try:
+        recorded = json.loads((_cache_root() / _SECONDS_FILE).read_text())
+        seconds = recorded[kind]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(seconds) if isinstance(seconds, (int, float)) and seconds > 0 else None
+
+
+def record_first_compile(kind: str, seconds: float) -> None:
+    """Keep ``seconds`` as the time a first compile of ``kind`` takes here (atomically; a
+    cache that cannot be written keeps nothing)."""
+    path = _cache_root() / _SECONDS_FILE
+    try:
+        recorded = json.loads(path.read_text())
+        if not isinstance(recorded, dict):
+            recorded = {}
+    except (OSError, ValueError):
+        recorded = {}
+    recorded[kind] = round(seconds, 2)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as file:
+            json.dump(recorded, file)
+        os.replace(file.name, path)
+    except OSError as exc:
+        log.debug("first compile time not kept in %s (%s)", path, exc)
+        with contextlib.suppress(OSError, NameError):
+            os.unlink(file.name)
