@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from matnet.bench import calls as drop_in
+from matnet.bench import waits as user_waits
 from matnet.bench import workloads as wl
 
 FULL_ROUNDS = 5
@@ -332,6 +333,7 @@ def run(
     calls: Sequence[str] = (),
     call_rounds: int | None = None,
     monitoring: bool = False,
+    waits: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Measure the named calls (``matnet.bench.calls``), with ``monitoring`` what chapter 3's
@@ -359,6 +361,10 @@ def run(
         data = drop_in.load()
         report["monitoring"] = [drop_in.monitoring(data, call_rounds or rounds, sizes)
                                 for sizes in ((784, 30, 10), (784, 100, 10))]
+    report["waits"] = None
+    if waits:
+        say("what a user waits for: a cold and a warm matnet train, own arrays, float32 ...")
+        report["waits"] = user_waits.measure(call_rounds or rounds)
     report["workloads"] = []
     for i, name in enumerate(names, 1):
         w = name if isinstance(name, wl.Workload) else wl.find(name)
@@ -412,6 +418,7 @@ def markdown(report: dict) -> str:
     lines.append(_compile_line(report.get("compile_seconds")))
     lines += calls_markdown(report.get("calls", []))
     lines += monitoring_markdown(report.get("monitoring", []))
+    lines += user_waits.markdown(report.get("waits"))
     scaled = False
     for kind in wl.KINDS:
         results = [r for r in report["workloads"] if r["kind"] == kind]

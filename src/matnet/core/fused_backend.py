@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from matnet.core import compile_beside
 from matnet.core.fused import SUB_BATCH, WHOLE_BATCH, chunk_rows, epoch, epoch_in_sub_batches
 from matnet.core.fused_column import gradient_of_column, outputs_of_columns
 from matnet.core.fused_layers import padded
@@ -123,17 +124,36 @@ class FusedBackend:
         started = time.perf_counter()
         calls = self._calls_to_compile(batch_size, outputs)
         kind = "+".join(name for name, _, _ in calls)
-        cold = not all(is_cached(kernel, *args) for _, kernel, args in calls)
+        uncached = [name for name, kernel, args in calls if not is_cached(kernel, *args)]
+        cold = bool(uncached)
         if cold and announce is not None:
             announce(first_compile_seconds(kind))
-        for name, kernel, args in calls:
-            compile_for(kernel, *args)
-            compiled.add(name)
+        child = None
+        if uncached and uncached[0] == epoch and len(uncached) > 1:  # the others beside the epoch
+            child = compile_beside.start(self.spec, batch_size, [*uncached[1:], "inputs"])
+        try:
+            for name, kernel, args in calls:
+                if name != epoch:
+                    compile_beside.finish(child)  # then load what it compiled
+                compile_for(kernel, *args)
+                compiled.add(name)
+        finally:
+            compile_beside.finish(child)
         self.inputs(np.zeros((1, self.spec.sizes[0]), self.dtype), "inputs")  # the CSR kernels
         seconds = time.perf_counter() - started
         if cold:
             record_first_compile(kind, seconds)
         return seconds
+
+    def compile_only(self, batch_size: int, names: list[str]) -> None:
+        """Compile the kernels ``names`` of ``prepare`` ("inputs": the CSR conversion's), for a
+        process compiling beside the one that will run them (``matnet.core.compile_beside``)."""
+        for name, kernel, args in self._calls_to_compile(batch_size, "outputs" in names):
+            if name in names:
+                compile_for(kernel, *args)
+                self._compiled.add(name)
+        if "inputs" in names:
+            self.inputs(np.zeros((1, self.spec.sizes[0]), self.dtype), "inputs")
 
     def _calls_to_compile(self, batch_size: int, outputs: bool) -> list[tuple[str, Callable, tuple]]:
         """(name, kernel, arguments of this network's types) of each kernel ``prepare`` compiles
