@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import statistics
 import threading
@@ -123,25 +124,121 @@ def test_an_existing_file_needs_resume(tmp_path, capsys):
 # --- the JSON-lines file ----------------------------------------------------------------------
 
 
+def record_of(seed: int, accuracies=(0.5,), **parameters) -> dict:
+    """A finished run's record as a sweep of SMALL writes it (its figures made up)."""
+    return {"parameters": {**RunSpec((784, 10), 3.0, seed, 1).parameters(), **parameters},
+            "accuracies": list(accuracies), "seconds": [0.1], "run_seconds": 0.2}
+
+
+def lines_of(*found: dict) -> str:
+    return "".join(json.dumps(r) + "\n" for r in found)
+
+
 def test_an_unfinished_last_line_is_dropped_and_cut_off_before_the_next_record(tmp_path):
     path = tmp_path / "runs.jsonl"
-    whole = json.dumps({"parameters": {"seed": 0}}) + "\n"
+    whole = lines_of(record_of(0))
     path.write_text(whole + '{"parameters": {"se')  # the sweep was killed while writing
     found, intact = records.read(path)
-    assert found == [{"parameters": {"seed": 0}}] and intact == len(whole)
+    assert found == [record_of(0)] and intact == len(whole)
     with records.Appender(path, intact) as appender:
-        appender.append({"parameters": {"seed": 1}})
+        appender.append(record_of(1))
     assert [r["parameters"]["seed"] for r in records.read(path)[0]] == [0, 1]
 
 
 def test_a_damaged_line_inside_the_file_is_named(tmp_path):
     path = tmp_path / "runs.jsonl"
-    path.write_text('{"parameters": {}}\nnot json\n{"parameters": {}}\n')
+    path.write_text(lines_of(record_of(0)) + "not json\n" + lines_of(record_of(1)))
     with pytest.raises(UsageError, match=r"runs.jsonl, line 2: not a JSON record"):
         records.read(path)
-    path.write_text('{"parameters": {}}\n[1, 2]\n')
+    path.write_text(lines_of(record_of(0)) + "[1, 2]\n")
     with pytest.raises(UsageError, match=r"line 2: a JSON value without the run's 'parameters'"):
         records.read(path)
+    path.write_text(lines_of(record_of(0)) + "notes")  # a last line that is no record cut short
+    with pytest.raises(UsageError, match=r"line 2: not a JSON record"):
+        records.read(path)
+
+
+# --- issue 21: the records of --out, nothing lost, nothing counted twice ---------------------
+
+
+def no_mnist(tmp_path) -> list[str]:
+    """--data-dir of an empty folder: had the data been looked for, the command would say so."""
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir(exist_ok=True)
+    return ["--data-dir", str(empty)]
+
+
+def test_a_second_writer_is_refused_while_another_holds_the_file(tmp_path, capsys):
+    """Item 1: a second ``sweep --resume`` on a file another run is writing stops at once,
+    naming it, and cuts nothing; the lock goes with the run that held it."""
+    out = tmp_path / "runs.jsonl"
+    held = lines_of(record_of(0)) + '{"parameters": {"se'  # the other writer, mid-line
+    out.write_text(held)
+    argv = ["sweep", *SMALL, "--seeds", "0-1", "--out", str(out), "--resume", *no_mnist(tmp_path)]
+    with records.locked(out):
+        status, _, err = run_cli(argv, capsys)
+        assert (status, err) == (2, f"matnet sweep: error: another matnet run is writing {out} "
+                                    f"(pid {os.getpid()})\n")
+        assert out.read_text() == held
+    assert not (tmp_path / "runs.jsonl.lock").exists()
+    status, _, err = run_cli(argv, capsys)  # free now: it gets as far as the data
+    assert status == 1 and "no-mnist-here" in err and not (tmp_path / "runs.jsonl.lock").exists()
+
+
+@pytest.mark.parametrize("content", ["notes", "", "notes\n", lines_of(record_of(0))])
+def test_an_existing_out_file_is_refused_without_resume_whatever_it_holds(content, tmp_path, capsys):
+    """Item 2: ``printf notes > F`` then ``matnet sweep --out F``: F is kept, the sweep refused."""
+    out = tmp_path / "runs.jsonl"
+    out.write_text(content)
+    status, _, err = run_cli(["sweep", *SMALL, "--out", str(out), *no_mnist(tmp_path)], capsys)
+    assert status == 2, err
+    holds = "already holds 1 run(s)" if content.startswith("{") else "already exists"
+    assert err == f"matnet sweep: error: --out {out} {holds}: add --resume to finish that sweep, " \
+                  "or choose another file\n"
+    assert out.read_text() == content
+
+
+FOREIGN = [
+    ({**record_of(1), "parameters": {**record_of(1)["parameters"], "colour": "red"}},
+     "'parameters' has unknown 'colour'"),
+    ({**record_of(1), "parameters": {k: v for k, v in record_of(1)["parameters"].items() if k != "eta"}},
+     "'parameters' lacks 'eta'"),
+    (record_of(1, sizes=784), "'sizes' must be a list of at least two positive ints, not 784"),
+    (record_of(1, eta="3"), "'eta' must be a positive number, not \"3\""),
+    (record_of(1, accuracies=()), "'accuracies' must be a non-empty list of fractions in [0, 1], not []"),
+    ({**record_of(1), "accuracies": "0.5"}, "'accuracies' must be a non-empty list"),
+    ({**record_of(1), "accuracies": None}, "'accuracies' must be a non-empty list"),
+    ({**record_of(1), "accuracies": [float("nan")]}, "'accuracies' must be a non-empty list"),
+    ({k: v for k, v in record_of(1).items() if k != "accuracies"}, "not null"),  # item 5
+    ({k: v for k, v in record_of(1).items() if k != "seconds"}, "'seconds' must be a non-empty list"),
+]
+
+
+@pytest.mark.parametrize("command", ["sweep", "reproduce"])
+@pytest.mark.parametrize("foreign, message", FOREIGN)
+def test_a_foreign_record_is_one_line_naming_it(foreign, message, command, tmp_path, capsys):
+    """Items 3 and 5: a hand-edited record is refused in one line that names its line, by
+    ``sweep --resume`` and ``reproduce --resume`` alike (not a traceback, not a run taken as done)."""
+    out = tmp_path / "runs.jsonl"
+    out.write_text(lines_of(record_of(0)) + json.dumps(foreign) + "\n")
+    options = SMALL if command == "sweep" else ["--only", "no hidden layer", "--epochs", "1"]
+    status, _, err = run_cli([command, *options, "--out", str(out), "--resume", *no_mnist(tmp_path)], capsys)
+    assert status == 2
+    assert err.startswith(f"matnet {command}: error: {out}, line 2: ") and message in err, err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_run_recorded_twice_counts_once(tmp_path, capsys):
+    """Item 4: the same run twice in the file (two sweeps' appends, a copy-paste) is one run of
+    the summary and of what --resume skips."""
+    out = tmp_path / "runs.jsonl"
+    out.write_text(lines_of(record_of(0, [0.6]), record_of(1, [0.4]), record_of(0, [0.6])))
+    status, stdout, err = run_cli(["sweep", *SMALL, "--seeds", "0-1", "--out", str(out), "--resume",
+                                   *no_mnist(tmp_path)], capsys)
+    assert status == 0, err
+    assert "2 of 2 runs already in" in err
+    row = cells(stdout.splitlines()[2])
+    assert row[6:9] == ["2", "60.00%", "50.00%"]
 
 
 def test_summary_states_the_figures_of_the_records():

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     ran = len(outcome.records) - outcome.skipped
     print(f"matnet sweep: {ran} run(s) in {time.perf_counter() - started:.1f} s on {executor.describe()}",
           file=sys.stderr)
-    sweep.report_failures(outcome.failures, args.out, "sweep")
+    sweep.report_failures(outcome.failures, args.out, "sweep", len(outcome.records))
     found, _ = records.read(args.out)  # the whole file: a resumed sweep's earlier runs too
-    print(sweep.summary(record for record in found if "accuracies" in record))
+    print(sweep.summary(found))
     return 1 if outcome.failures else 0

@@ -12,6 +12,8 @@ mean and spread of each cell's best accuracies) is computed from the file.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -73,15 +75,27 @@ def run_grid(
 ) -> Outcome:
     """Run the specs the ``out`` file lacks (all of them without ``resume``; the file must then
     not exist yet), appending each record as it arrives. ``out=None`` keeps records in memory."""
-    outcome = Outcome()
-    intact = 0
     if resume and out is None:
         raise UsageError("--resume continues the runs of an --out file: name it with --out FILE")
+    with records.locked(out) if out is not None else contextlib.nullcontext():
+        return _run_grid(specs, out, executor, resume, data_dir, retries, on_record, label)
+
+
+def _run_grid(specs: list[RunSpec], out: str | None, executor: Executor, resume: bool, data_dir: str | None,
+              retries: int, on_record: Callable[[dict], None] | None, label: str) -> Outcome:
+    """:func:`run_grid`, holding the lock of ``out``: nothing else appends to it meanwhile."""
+    outcome = Outcome()
+    intact = 0
     if out is not None:
+        if not resume and os.path.lexists(out):
+            try:
+                held = len(records.read(out)[0])
+            except UsageError:  # not a sweep's file at all
+                held = 0
+            holds = f"already holds {held} run(s)" if held else "already exists"
+            raise UsageError(f"--out {out} {holds}: add --resume to finish that sweep, "
+                             "or choose another file")
         existing, intact = records.read(out)
-        if existing and not resume:
-            raise UsageError(f"--out {out} already holds {len(existing)} run(s): add --resume to "
-                             "finish that sweep, or choose another file")
         wanted = {spec.key() for spec in specs}
         for record in existing:
             key = RunSpec.from_parameters(record["parameters"]).key()
@@ -187,11 +201,16 @@ def summary(found: Iterable[dict]) -> str:
     return "\n".join(lines)
 
 
-def report_failures(failures: list[Failure], out: str | None, label: str) -> None:
-    """One line on stderr per run that did not finish (naming the command that makes it alone),
-    then, with ``out``, how to make the missing runs: the same ``matnet label`` with ``--resume``."""
+def report_failures(failures: list[Failure], out: str | None, label: str, finished: int) -> None:
+    """One line on stderr per reason a run did not finish (naming the command that makes the
+    run alone; runs that failed alike share the line), then, with ``out``, how many of the
+    runs the file holds (``finished``) and how to make the missing ones: ``--resume``."""
+    alike: dict[str, list[Failure]] = {}
     for failure in failures:
-        print(f"matnet {label}: {failure.spec.command()} did not finish: {failure.reason}", file=sys.stderr)
+        alike.setdefault(failure.reason, []).append(failure)
+    for reason, group in alike.items():
+        runs = group[0].spec.command() + (f" and {len(group) - 1} other run(s)" if len(group) > 1 else "")
+        print(f"matnet {label}: {runs} did not finish: {reason}", file=sys.stderr)
     if failures and out is not None:
-        print(f"matnet {label}: the file {out} has every other run; the same command with --resume "
-              "runs the missing ones", file=sys.stderr)
+        print(f"matnet {label}: the file {out} has {finished} of the {finished + len(failures)} runs; "
+              "the same command with --resume runs the missing ones", file=sys.stderr)
