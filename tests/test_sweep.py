@@ -47,6 +47,13 @@ def run_cli(argv, capsys) -> tuple[int, str, str]:
     return status, captured.out, captured.err
 
 
+def no_mnist(tmp_path) -> list[str]:
+    """--data-dir of an empty folder: had the data been looked for, the command would say so."""
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir(exist_ok=True)
+    return ["--data-dir", str(empty)]
+
+
 def cells(line: str) -> list[str]:
     assert line.startswith("| ") and line.endswith(" |"), line
     return [cell.strip() for cell in line[2:-2].split(" | ")]
@@ -101,6 +108,31 @@ def test_a_bad_grid_fails_before_anything_runs_or_is_written(argv, message, tmp_
     assert message in err
     assert len(err.strip().splitlines()) <= 2, err  # no traceback
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command, argv, runs", [
+    ("sweep", ["--seeds", "0-4294967295"], "4,294,967,296"),
+    ("sweep", ["--seeds", "0-99999", "--eta", "1,3"], "200,000"),
+    ("reproduce", ["--seeds", "1000000000"], "5,000,000,000"),
+    ("sweep", ["--seeds", "0-10", "--max-runs", "10"], "11"),
+])
+def test_a_grid_too_large_is_refused_before_it_is_built(command, argv, runs, tmp_path, capsys):
+    """Item 6: four billion seeds are counted, not listed (a MemoryError after minutes before)."""
+    out = tmp_path / "runs.jsonl"
+    status, _, err = run_cli([command, *argv, "--out", str(out), *no_mnist(tmp_path)], capsys)
+    assert status == 2
+    limit = "10" if "--max-runs" in argv else "100,000"
+    assert err == (f"matnet {command}: error: that is {runs} runs, more than --max-runs {limit}: "
+                   "ask for fewer, or raise --max-runs\n")
+    assert not out.exists()
+
+
+def test_max_runs_can_be_raised_and_overlapping_seed_ranges_count_once(tmp_path):
+    args = matnet.cli.build_parser().parse_args(["sweep", "--seeds", "5-9,0-6,3,8-12", "--max-runs", "13",
+                                                 "--out", str(tmp_path / "r")])
+    assert list(args.seeds) == [5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 10, 11, 12] and args.max_runs == 13
+    assert [args.seeds[i] for i in (0, 5, -1)] == [5, 0, 12]
+    assert len(sweep.grid([(784, 10)], [3.0], args.seeds, max_runs=13)) == 13
 
 
 def test_resume_needs_the_file_to_resume(tmp_path, capsys):
@@ -159,13 +191,6 @@ def test_a_damaged_line_inside_the_file_is_named(tmp_path):
 
 
 # --- issue 21: the records of --out, nothing lost, nothing counted twice ---------------------
-
-
-def no_mnist(tmp_path) -> list[str]:
-    """--data-dir of an empty folder: had the data been looked for, the command would say so."""
-    empty = tmp_path / "no-mnist-here"
-    empty.mkdir(exist_ok=True)
-    return ["--data-dir", str(empty)]
 
 
 def test_a_second_writer_is_refused_while_another_holds_the_file(tmp_path, capsys):

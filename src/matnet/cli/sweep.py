@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = sweep.run_sweep(
         sizes=sizes, etas=args.eta, seeds=args.seeds, epochs=args.epochs, batch_sizes=args.batch_size,
         dtype=args.dtype, backend=args.backend, out=args.out, executor=executor, resume=args.resume,
-        data_dir=args.data_dir, retries=args.retries,
+        data_dir=args.data_dir, retries=args.retries, max_runs=args.max_runs,
         on_record=lambda record: progress.write(sweep.describe_run(record)),
     )
     ran = len(outcome.records) - outcome.skipped

@@ -13,6 +13,7 @@ mean and spread of each cell's best accuracies) is computed from the file.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import statistics
 import sys
@@ -23,7 +24,7 @@ import numpy as np
 
 from matnet import datasets, progress
 from matnet.errors import UsageError
-from matnet.experiments import records
+from matnet.experiments import MAX_RUNS, records
 from matnet.experiments.runs import RunSpec, check
 from matnet.experiments.scheduling import Executor, Failure, execute
 
@@ -37,13 +38,16 @@ def grid(
     batch_sizes: Sequence[int] = (10,),
     dtype: str = "float64",
     backend: str = "auto",
+    max_runs: int = MAX_RUNS,
 ) -> list[RunSpec]:
     """Every combination, seeds innermost (a cell's runs are scheduled together), duplicates
-    dropped. Raises UsageError for a grid that cannot run, before anything is scheduled."""
+    dropped. Raises UsageError for a grid that cannot run, or of more than ``max_runs`` runs,
+    before anything is built or scheduled."""
     given = {"--sizes": sizes, "--eta": etas, "--seeds": seeds, "--batch-size": batch_sizes}
     for name, values in given.items():
         if not values:
             raise UsageError(f"{name} is empty: the grid has no runs")
+    check_run_count(math.prod(map(len, given.values())), max_runs)
     if any(not eta > 0 for eta in etas):  # also refuses NaN
         raise UsageError(f"--eta must be positive, got {', '.join(f'{eta:g}' for eta in etas)}")
     if epochs < 1:
@@ -51,6 +55,14 @@ def grid(
     specs = [RunSpec(tuple(s), float(eta), seed, epochs, batch, dtype, backend)
              for s in sizes for eta in etas for batch in batch_sizes for seed in seeds]
     return list(dict.fromkeys(specs))
+
+
+def check_run_count(count: int, max_runs: int) -> None:
+    """UsageError when ``count`` runs are more than ``max_runs`` (counted before they are listed:
+    a typo such as ``--seeds 0-4294967295`` must not fill the memory first)."""
+    if count > max_runs:
+        raise UsageError(f"that is {count:,} runs, more than --max-runs {max_runs:,}: "
+                         "ask for fewer, or raise --max-runs")
 
 
 @dataclass
@@ -154,6 +166,7 @@ def run_sweep(
     data_dir: str | None = None,
     retries: int = 2,
     on_record: Callable[[dict], None] | None = None,
+    max_runs: int = MAX_RUNS,
 ) -> Outcome:
     """Every run of the grid (see :func:`grid`) where ``executor`` says (default: in this
     process), each record appended to ``out`` as it arrives and passed to ``on_record``.
@@ -162,7 +175,7 @@ def run_sweep(
     ``out`` the records are kept in memory only: ``summary(outcome.records.values())``.
     """
     specs = grid(sizes, etas, seeds, epochs=epochs, batch_sizes=batch_sizes, dtype=str(np.dtype(dtype)),
-                 backend=backend)
+                 backend=backend, max_runs=max_runs)
     return run_grid(specs, out, executor or Executor(), resume=resume, data_dir=data_dir, retries=retries,
                     on_record=on_record, label="sweep")
 
