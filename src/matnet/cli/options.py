@@ -176,6 +176,8 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                         help="keep the runs already in --out and run only the others")
     parser.add_argument("--retries", type=non_negative_int, default=2,
                         help="times a run is scheduled again after its worker process died")
+    parser.add_argument("--connect-timeout", type=positive_float, default=10.0, metavar="S",
+                        help="seconds to wait for the --scheduler to answer, in all")
     parser.add_argument("--max-runs", type=positive_int, default=MAX_RUNS, metavar="N",
                         help="refuse a grid of more runs than this (a typo in --seeds can ask for billions)")
 
@@ -184,4 +186,5 @@ def executor_from(args: argparse.Namespace) -> Executor:
     """The Executor that ``add_executor_options``'s ``--jobs``, ``--scheduler`` and ``--ray`` ask for."""
     from matnet.experiments.scheduling import Executor
 
-    return Executor(jobs=args.jobs or 1, scheduler=args.scheduler, ray=args.ray)
+    return Executor(jobs=args.jobs or 1, scheduler=args.scheduler, ray=args.ray,
+                    connect_timeout=args.connect_timeout)
