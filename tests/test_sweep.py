@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import statistics
 import threading
@@ -44,6 +45,13 @@ def run_cli(argv, capsys) -> tuple[int, str, str]:
         status = exit.code
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def no_mnist(tmp_path) -> list[str]:
+    """--data-dir of an empty folder: had the data been looked for, the command would say so."""
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir(exist_ok=True)
+    return ["--data-dir", str(empty)]
 
 
 def cells(line: str) -> list[str]:
@@ -102,6 +110,31 @@ def test_a_bad_grid_fails_before_anything_runs_or_is_written(argv, message, tmp_
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command, argv, runs", [
+    ("sweep", ["--seeds", "0-4294967295"], "4,294,967,296"),
+    ("sweep", ["--seeds", "0-99999", "--eta", "1,3"], "200,000"),
+    ("reproduce", ["--seeds", "1000000000"], "5,000,000,000"),
+    ("sweep", ["--seeds", "0-10", "--max-runs", "10"], "11"),
+])
+def test_a_grid_too_large_is_refused_before_it_is_built(command, argv, runs, tmp_path, capsys):
+    """Item 6: four billion seeds are counted, not listed (a MemoryError after minutes before)."""
+    out = tmp_path / "runs.jsonl"
+    status, _, err = run_cli([command, *argv, "--out", str(out), *no_mnist(tmp_path)], capsys)
+    assert status == 2
+    limit = "10" if "--max-runs" in argv else "100,000"
+    assert err == (f"matnet {command}: error: that is {runs} runs, more than --max-runs {limit}: "
+                   "ask for fewer, or raise --max-runs\n")
+    assert not out.exists()
+
+
+def test_max_runs_can_be_raised_and_overlapping_seed_ranges_count_once(tmp_path):
+    args = matnet.cli.build_parser().parse_args(["sweep", "--seeds", "5-9,0-6,3,8-12", "--max-runs", "13",
+                                                 "--out", str(tmp_path / "r")])
+    assert list(args.seeds) == [5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 10, 11, 12] and args.max_runs == 13
+    assert [args.seeds[i] for i in (0, 5, -1)] == [5, 0, 12]
+    assert len(sweep.grid([(784, 10)], [3.0], args.seeds, max_runs=13)) == 13
+
+
 def test_resume_needs_the_file_to_resume(tmp_path, capsys):
     empty = tmp_path / "no-mnist-here"
     empty.mkdir()
@@ -123,25 +156,114 @@ def test_an_existing_file_needs_resume(tmp_path, capsys):
 # --- the JSON-lines file ----------------------------------------------------------------------
 
 
+def record_of(seed: int, accuracies=(0.5,), **parameters) -> dict:
+    """A finished run's record as a sweep of SMALL writes it (its figures made up)."""
+    return {"parameters": {**RunSpec((784, 10), 3.0, seed, 1).parameters(), **parameters},
+            "accuracies": list(accuracies), "seconds": [0.1], "run_seconds": 0.2}
+
+
+def lines_of(*found: dict) -> str:
+    return "".join(json.dumps(r) + "\n" for r in found)
+
+
 def test_an_unfinished_last_line_is_dropped_and_cut_off_before_the_next_record(tmp_path):
     path = tmp_path / "runs.jsonl"
-    whole = json.dumps({"parameters": {"seed": 0}}) + "\n"
+    whole = lines_of(record_of(0))
     path.write_text(whole + '{"parameters": {"se')  # the sweep was killed while writing
     found, intact = records.read(path)
-    assert found == [{"parameters": {"seed": 0}}] and intact == len(whole)
+    assert found == [record_of(0)] and intact == len(whole)
     with records.Appender(path, intact) as appender:
-        appender.append({"parameters": {"seed": 1}})
+        appender.append(record_of(1))
     assert [r["parameters"]["seed"] for r in records.read(path)[0]] == [0, 1]
 
 
 def test_a_damaged_line_inside_the_file_is_named(tmp_path):
     path = tmp_path / "runs.jsonl"
-    path.write_text('{"parameters": {}}\nnot json\n{"parameters": {}}\n')
+    path.write_text(lines_of(record_of(0)) + "not json\n" + lines_of(record_of(1)))
     with pytest.raises(UsageError, match=r"runs.jsonl, line 2: not a JSON record"):
         records.read(path)
-    path.write_text('{"parameters": {}}\n[1, 2]\n')
+    path.write_text(lines_of(record_of(0)) + "[1, 2]\n")
     with pytest.raises(UsageError, match=r"line 2: a JSON value without the run's 'parameters'"):
         records.read(path)
+    path.write_text(lines_of(record_of(0)) + "notes")  # a last line that is no record cut short
+    with pytest.raises(UsageError, match=r"line 2: not a JSON record"):
+        records.read(path)
+
+
+# --- issue 21: the records of --out, nothing lost, nothing counted twice ---------------------
+
+
+def test_a_second_writer_is_refused_while_another_holds_the_file(tmp_path, capsys):
+    """Item 1: a second ``sweep --resume`` on a file another run is writing stops at once,
+    naming it, and cuts nothing; the lock goes with the run that held it."""
+    out = tmp_path / "runs.jsonl"
+    held = lines_of(record_of(0)) + '{"parameters": {"se'  # the other writer, mid-line
+    out.write_text(held)
+    argv = ["sweep", *SMALL, "--seeds", "0-1", "--out", str(out), "--resume", *no_mnist(tmp_path)]
+    with records.locked(out):
+        status, _, err = run_cli(argv, capsys)
+        assert (status, err) == (2, f"matnet sweep: error: another matnet run is writing {out} "
+                                    f"(pid {os.getpid()})\n")
+        assert out.read_text() == held
+    assert not (tmp_path / "runs.jsonl.lock").exists()
+    status, _, err = run_cli(argv, capsys)  # free now: it gets as far as the data
+    assert status == 1 and "no-mnist-here" in err and not (tmp_path / "runs.jsonl.lock").exists()
+
+
+@pytest.mark.parametrize("content", ["notes", "", "notes\n", lines_of(record_of(0))])
+def test_an_existing_out_file_is_refused_without_resume_whatever_it_holds(content, tmp_path, capsys):
+    """Item 2: ``printf notes > F`` then ``matnet sweep --out F``: F is kept, the sweep refused."""
+    out = tmp_path / "runs.jsonl"
+    out.write_text(content)
+    status, _, err = run_cli(["sweep", *SMALL, "--out", str(out), *no_mnist(tmp_path)], capsys)
+    assert status == 2, err
+    holds = "already holds 1 run(s)" if content.startswith("{") else "already exists"
+    assert err == f"matnet sweep: error: --out {out} {holds}: add --resume to finish that sweep, " \
+                  "or choose another file\n"
+    assert out.read_text() == content
+
+
+FOREIGN = [
+    ({**record_of(1), "parameters": {**record_of(1)["parameters"], "colour": "red"}},
+     "'parameters' has unknown 'colour'"),
+    ({**record_of(1), "parameters": {k: v for k, v in record_of(1)["parameters"].items() if k != "eta"}},
+     "'parameters' lacks 'eta'"),
+    (record_of(1, sizes=784), "'sizes' must be a list of at least two positive ints, not 784"),
+    (record_of(1, eta="3"), "'eta' must be a positive number, not \"3\""),
+    (record_of(1, accuracies=()), "'accuracies' must be a non-empty list of fractions in [0, 1], not []"),
+    ({**record_of(1), "accuracies": "0.5"}, "'accuracies' must be a non-empty list"),
+    ({**record_of(1), "accuracies": None}, "'accuracies' must be a non-empty list"),
+    ({**record_of(1), "accuracies": [float("nan")]}, "'accuracies' must be a non-empty list"),
+    ({k: v for k, v in record_of(1).items() if k != "accuracies"}, "not null"),  # item 5
+    ({k: v for k, v in record_of(1).items() if k != "seconds"}, "'seconds' must be a non-empty list"),
+]
+
+
+@pytest.mark.parametrize("command", ["sweep", "reproduce"])
+@pytest.mark.parametrize("foreign, message", FOREIGN)
+def test_a_foreign_record_is_one_line_naming_it(foreign, message, command, tmp_path, capsys):
+    """Items 3 and 5: a hand-edited record is refused in one line that names its line, by
+    ``sweep --resume`` and ``reproduce --resume`` alike (not a traceback, not a run taken as done)."""
+    out = tmp_path / "runs.jsonl"
+    out.write_text(lines_of(record_of(0)) + json.dumps(foreign) + "\n")
+    options = SMALL if command == "sweep" else ["--only", "no hidden layer", "--epochs", "1"]
+    status, _, err = run_cli([command, *options, "--out", str(out), "--resume", *no_mnist(tmp_path)], capsys)
+    assert status == 2
+    assert err.startswith(f"matnet {command}: error: {out}, line 2: ") and message in err, err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_run_recorded_twice_counts_once(tmp_path, capsys):
+    """Item 4: the same run twice in the file (two sweeps' appends, a copy-paste) is one run of
+    the summary and of what --resume skips."""
+    out = tmp_path / "runs.jsonl"
+    out.write_text(lines_of(record_of(0, [0.6]), record_of(1, [0.4]), record_of(0, [0.6])))
+    status, stdout, err = run_cli(["sweep", *SMALL, "--seeds", "0-1", "--out", str(out), "--resume",
+                                   *no_mnist(tmp_path)], capsys)
+    assert status == 0, err
+    assert "2 of 2 runs already in" in err
+    row = cells(stdout.splitlines()[2])
+    assert row[6:9] == ["2", "60.00%", "50.00%"]
 
 
 def test_summary_states_the_figures_of_the_records():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -175,11 +176,57 @@ def test_a_dask_worker_killed_mid_sweep_costs_nothing_but_its_run(tmp_path, seri
 def test_an_unreachable_scheduler_is_one_line_before_anything_runs(tmp_path):
     pytest.importorskip("distributed", reason="Dask's distributed: pip install 'matnet[dask]'")
     out = tmp_path / "runs.jsonl"
-    status, _, stderr = finish(start_sweep(out, "--scheduler", "tcp://127.0.0.1:9"))
+    status, _, stderr = finish(start_sweep(out, "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "2"))
     assert status == 2
     assert stderr.startswith("matnet sweep: error: --scheduler tcp://127.0.0.1:9: cannot connect"), stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
-    assert records.read(out)[0] == []
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def one_worker():
+    """The README's advice: a cluster of one worker process with one thread (--nthreads 1)."""
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed: pip install 'matnet[dask]'")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=50) as cluster, distributed.Client(cluster) as client:
+        yield cluster.scheduler_address, set(client.run(os.getpid).values())
+
+
+SMALL = ["--sizes", "784,10", "--eta", "3", "--epochs", "1"]
+
+
+def test_a_cluster_of_one_single_threaded_worker_runs_every_run_on_it(tmp_path, one_worker):
+    """Issue 21, item 8: joblib's dask backend, seeing one slot, ran every run in the client."""
+    address, workers = one_worker
+    out = tmp_path / "runs.jsonl"
+    process = subprocess.Popen([sys.executable, "-m", "matnet", "sweep", *SMALL, "--seeds", "0-2",
+                                "--out", str(out), "--scheduler", address],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    status, _, stderr = finish(process)
+    assert status == 0, stderr
+    found, _ = records.read(out)
+    assert len(found) == 3
+    assert {r["worker"]["pid"] for r in found} == workers and process.pid not in workers
+    assert "3 run(s) in" in stderr and f"on Dask cluster at {address}" in stderr
+
+
+def test_workers_without_mnist_are_one_line_naming_them_and_the_true_count(tmp_path, one_worker):
+    """Issue 23, item 7: the 5-line download error came once per run, never said it happened on
+    a worker, and the closing line said the file had 'every other run' when it had none."""
+    address, _ = one_worker
+    out, empty = tmp_path / "runs.jsonl", tmp_path / "no-mnist-on-the-workers"
+    empty.mkdir()
+    status, _, stderr = finish(subprocess.Popen(
+        [sys.executable, "-m", "matnet", "sweep", *SMALL, "--seeds", "0-7", "--out", str(out),
+         "--scheduler", address, "--data-dir", str(empty)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    assert status == 1, stderr
+    failed = [line for line in stderr.splitlines() if "did not finish" in line]
+    assert len(failed) == 1, stderr
+    assert "and 7 other run(s) did not finish: the worker on " + socket.gethostname() in failed[0]
+    assert "cannot read MNIST" in failed[0] and "set MATNET_DATA in the workers' environment" in failed[0]
+    assert f"the file {out} has 0 of the 8 runs" in stderr
+    assert not out.exists()
 
 
 # --- Ray -----------------------------------------------------------------------------------------

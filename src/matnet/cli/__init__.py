@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"matnet {args.command}: {exc}", file=sys.stderr)
         return 1
     except MemoryError as exc:
-        print(f"matnet {args.command}: out of memory ({exc or 'is the batch size too large?'})",
+        print(f"matnet {args.command}: out of memory ({str(exc) or 'is the batch size too large?'})",
               file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader of our output left (e.g. `| head`): stop quietly

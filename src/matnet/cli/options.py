@@ -8,10 +8,13 @@ option and points at ``--help`` — before any command has loaded data or built 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from matnet.experiments import MAX_RUNS
 
 if TYPE_CHECKING:  # imported when a command runs: `matnet --help` needs none of the experiments
     from matnet.experiments.scheduling import Executor
@@ -105,19 +108,52 @@ def list_of(item: Callable[[str], Any], name: str) -> Callable[[str], list]:
     return parse
 
 
-def seeds(text: str) -> list[int]:
+class Seeds(Sequence[int]):
+    """``--seeds`` as read: disjoint ranges in the order given, each seed once. Its length is
+    known without listing the seeds, so that a grid's size is checked before it is built
+    (``0-4294967295`` is four billion seeds, not a list of them)."""
+
+    def __init__(self, ranges: list[range]):
+        self.ranges = ranges
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self.ranges)
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.chain.from_iterable(self.ranges)
+
+    def __getitem__(self, index: int) -> int:  # type: ignore[override] (no slices)
+        position = index + len(self) if index < 0 else index
+        for part in self.ranges:
+            if 0 <= position < len(part):
+                return part[position]
+            position -= len(part)
+        raise IndexError(index)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Seeds({self.ranges})"
+
+
+def seeds(text: str) -> Seeds:
     """Seeds as ``0-9`` (inclusive), ``3`` or a comma-separated mix such as ``0,2,5-7``."""
-    found: list[int] = []
+    found: list[range] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         first, dash, last = part.partition("-")
         low = seed(first)
         high = seed(last) if dash else low
         if high < low:
             raise argparse.ArgumentTypeError(f"the seed range {part!r} is empty (write it low-high)")
-        found += range(low, high + 1)
+        new = [range(low, high + 1)]
+        for taken in found:  # keep only what no earlier part gave
+            new = [piece for r in new for piece in (range(r.start, min(r.stop, taken.start)),
+                                                   range(max(r.start, taken.stop), r.stop)) if piece]
+        found += new
     if not found:
         raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
-    return list(dict.fromkeys(found))
+    return Seeds(found)
 
 
 # ------------------------------------------------------------------------------- where runs go
@@ -140,10 +176,15 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                         help="keep the runs already in --out and run only the others")
     parser.add_argument("--retries", type=non_negative_int, default=2,
                         help="times a run is scheduled again after its worker process died")
+    parser.add_argument("--connect-timeout", type=positive_float, default=10.0, metavar="S",
+                        help="seconds to wait for the --scheduler to answer, in all")
+    parser.add_argument("--max-runs", type=positive_int, default=MAX_RUNS, metavar="N",
+                        help="refuse a grid of more runs than this (a typo in --seeds can ask for billions)")
 
 
 def executor_from(args: argparse.Namespace) -> Executor:
     """The Executor that ``add_executor_options``'s ``--jobs``, ``--scheduler`` and ``--ray`` ask for."""
     from matnet.experiments.scheduling import Executor
 
-    return Executor(jobs=args.jobs or 1, scheduler=args.scheduler, ray=args.ray)
+    return Executor(jobs=args.jobs or 1, scheduler=args.scheduler, ray=args.ray,
+                    connect_timeout=args.connect_timeout)

@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         backend=args.backend, dtype=args.dtype, data_dir=args.data_dir, out=args.out,
         executor=executor_from(args), resume=args.resume, retries=args.retries, on_run=finished,
+        max_runs=args.max_runs,
     )
-    sweep.report_failures(result.failures, args.out, "reproduce")
+    sweep.report_failures(result.failures, args.out, "reproduce", sum(len(runs) for _, runs in result.rows))
     print(result.table())
     if args.plot:
         from matnet import plots

@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
     outcome = sweep.run_sweep(
         sizes=sizes, etas=args.eta, seeds=args.seeds, epochs=args.epochs, batch_sizes=args.batch_size,
         dtype=args.dtype, backend=args.backend, out=args.out, executor=executor, resume=args.resume,
-        data_dir=args.data_dir, retries=args.retries,
+        data_dir=args.data_dir, retries=args.retries, max_runs=args.max_runs,
         on_record=lambda record: progress.write(sweep.describe_run(record)),
     )
     ran = len(outcome.records) - outcome.skipped
     print(f"matnet sweep: {ran} run(s) in {time.perf_counter() - started:.1f} s on {executor.describe()}",
           file=sys.stderr)
-    sweep.report_failures(outcome.failures, args.out, "sweep")
+    sweep.report_failures(outcome.failures, args.out, "sweep", len(outcome.records))
     found, _ = records.read(args.out)  # the whole file: a resumed sweep's earlier runs too
-    print(sweep.summary(record for record in found if "accuracies" in record))
+    print(sweep.summary(found))
     return 1 if outcome.failures else 0

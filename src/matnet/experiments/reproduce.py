@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from matnet.errors import UsageError
+from matnet.experiments import MAX_RUNS
 from matnet.experiments.runs import RunSpec
 from matnet.experiments.scheduling import Executor, Failure
-from matnet.experiments.sweep import run_grid
+from matnet.experiments.sweep import check_run_count, run_grid
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def run(
     resume: bool = False,
     retries: int = 2,
     on_run: Callable[[Experiment, Run], None] | None = None,
+    max_runs: int = MAX_RUNS,
 ) -> Reproduction:
     """Run the experiments of the book's ``chapter`` named in ``only`` (default: all), ``seeds``
     seeds each (default: each experiment's own count), ``epochs`` epochs each (default: 30 in
@@ -203,7 +205,8 @@ def run(
 
     With ``out``, each run is appended to that JSON-lines file as it finishes (which must not
     hold runs yet, unless ``resume``: then only the runs it lacks are made). Unknown names are a
-    UsageError, raised before the data is loaded (or downloaded): a typo costs nothing.
+    UsageError, raised before the data is loaded (or downloaded): a typo costs nothing; so is a
+    table of more than ``max_runs`` runs.
     """
     if chapter not in CHAPTERS:
         raise UsageError(f"chapter {chapter} has no table to reproduce; choose from "
@@ -211,7 +214,9 @@ def run(
     source = CHAPTERS[chapter]
     epochs = epochs or source.epochs
     dtype = np.dtype(dtype)
-    planned = [(e, e.specs(epochs, batch_size, backend, str(dtype))) for e in choose(source, only, seeds)]
+    chosen = choose(source, only, seeds)
+    check_run_count(sum(e.seeds for e in chosen), max_runs)
+    planned = [(e, e.specs(epochs, batch_size, backend, str(dtype))) for e in chosen]
     experiment_of = {spec.key(): e for e, specs in planned for spec in specs}
 
     def finished(record: dict) -> None:

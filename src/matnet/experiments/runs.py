@@ -35,6 +35,7 @@ from matnet.core.backend import make_backend
 from matnet.core.maths import SIGMOID
 from matnet.core.spec import Spec
 from matnet.core.threads import one_blas_thread
+from matnet.errors import DataError
 from matnet.network import BookRandom, EpochReport, Network
 
 _one_run_at_a_time = threading.Lock()
@@ -128,6 +129,8 @@ def train(spec: RunSpec, data_dir: str | None = None) -> dict:
             figures = (_chapter_1 if spec.lmbda is None else _chapter_3)(spec, data_dir)
             _loaded.add((data_dir, spec.dtype))
             ran_with = versions()  # inside: the BLAS threads the run had
+    except DataError as error:  # only on a cluster's worker: a local sweep reads the data first
+        return {"parameters": spec.parameters(), "worker": worker(), "error": _no_data_here(error)}
     except Exception as error:  # reported with the run; the others go on
         return {"parameters": spec.parameters(), "worker": worker(),
                 "error": "".join(traceback.format_exception_only(error)).strip()}
@@ -138,6 +141,15 @@ def train(spec: RunSpec, data_dir: str | None = None) -> dict:
         "worker": {**worker(), "loaded_data": loaded_here},
         "versions": ran_with,
     }
+
+
+def _no_data_here(error: DataError) -> str:
+    """One line for a worker that cannot read MNIST, the same for each of its runs (so they are
+    reported together): where, what went wrong, and what to set there, not in the user's shell."""
+    first = str(error).splitlines()[0].rstrip(":")
+    return (f"the worker on {socket.gethostname()} cannot read MNIST ({first}); set MATNET_DATA in the "
+            "workers' environment to a folder holding the four MNIST files, or pass --data-dir a folder "
+            "they can read")
 
 
 def _chapter_1(spec: RunSpec, data_dir: str | None) -> dict:

@@ -12,6 +12,9 @@ mean and spread of each cell's best accuracies) is computed from the file.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 import statistics
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -21,7 +24,7 @@ import numpy as np
 
 from matnet import datasets, progress
 from matnet.errors import UsageError
-from matnet.experiments import records
+from matnet.experiments import MAX_RUNS, records
 from matnet.experiments.runs import RunSpec, check
 from matnet.experiments.scheduling import Executor, Failure, execute
 
@@ -35,13 +38,16 @@ def grid(
     batch_sizes: Sequence[int] = (10,),
     dtype: str = "float64",
     backend: str = "auto",
+    max_runs: int = MAX_RUNS,
 ) -> list[RunSpec]:
     """Every combination, seeds innermost (a cell's runs are scheduled together), duplicates
-    dropped. Raises UsageError for a grid that cannot run, before anything is scheduled."""
+    dropped. Raises UsageError for a grid that cannot run, or of more than ``max_runs`` runs,
+    before anything is built or scheduled."""
     given = {"--sizes": sizes, "--eta": etas, "--seeds": seeds, "--batch-size": batch_sizes}
     for name, values in given.items():
         if not values:
             raise UsageError(f"{name} is empty: the grid has no runs")
+    check_run_count(math.prod(map(len, given.values())), max_runs)
     if any(not eta > 0 for eta in etas):  # also refuses NaN
         raise UsageError(f"--eta must be positive, got {', '.join(f'{eta:g}' for eta in etas)}")
     if epochs < 1:
@@ -49,6 +55,14 @@ def grid(
     specs = [RunSpec(tuple(s), float(eta), seed, epochs, batch, dtype, backend)
              for s in sizes for eta in etas for batch in batch_sizes for seed in seeds]
     return list(dict.fromkeys(specs))
+
+
+def check_run_count(count: int, max_runs: int) -> None:
+    """UsageError when ``count`` runs are more than ``max_runs`` (counted before they are listed:
+    a typo such as ``--seeds 0-4294967295`` must not fill the memory first)."""
+    if count > max_runs:
+        raise UsageError(f"that is {count:,} runs, more than --max-runs {max_runs:,}: "
+                         "ask for fewer, or raise --max-runs")
 
 
 @dataclass
@@ -73,15 +87,27 @@ def run_grid(
 ) -> Outcome:
     """Run the specs the ``out`` file lacks (all of them without ``resume``; the file must then
     not exist yet), appending each record as it arrives. ``out=None`` keeps records in memory."""
-    outcome = Outcome()
-    intact = 0
     if resume and out is None:
         raise UsageError("--resume continues the runs of an --out file: name it with --out FILE")
+    with records.locked(out) if out is not None else contextlib.nullcontext():
+        return _run_grid(specs, out, executor, resume, data_dir, retries, on_record, label)
+
+
+def _run_grid(specs: list[RunSpec], out: str | None, executor: Executor, resume: bool, data_dir: str | None,
+              retries: int, on_record: Callable[[dict], None] | None, label: str) -> Outcome:
+    """:func:`run_grid`, holding the lock of ``out``: nothing else appends to it meanwhile."""
+    outcome = Outcome()
+    intact = 0
     if out is not None:
+        if not resume and os.path.lexists(out):
+            try:
+                held = len(records.read(out)[0])
+            except UsageError:  # not a sweep's file at all
+                held = 0
+            holds = f"already holds {held} run(s)" if held else "already exists"
+            raise UsageError(f"--out {out} {holds}: add --resume to finish that sweep, "
+                             "or choose another file")
         existing, intact = records.read(out)
-        if existing and not resume:
-            raise UsageError(f"--out {out} already holds {len(existing)} run(s): add --resume to "
-                             "finish that sweep, or choose another file")
         wanted = {spec.key() for spec in specs}
         for record in existing:
             key = RunSpec.from_parameters(record["parameters"]).key()
@@ -140,6 +166,7 @@ def run_sweep(
     data_dir: str | None = None,
     retries: int = 2,
     on_record: Callable[[dict], None] | None = None,
+    max_runs: int = MAX_RUNS,
 ) -> Outcome:
     """Every run of the grid (see :func:`grid`) where ``executor`` says (default: in this
     process), each record appended to ``out`` as it arrives and passed to ``on_record``.
@@ -148,7 +175,7 @@ def run_sweep(
     ``out`` the records are kept in memory only: ``summary(outcome.records.values())``.
     """
     specs = grid(sizes, etas, seeds, epochs=epochs, batch_sizes=batch_sizes, dtype=str(np.dtype(dtype)),
-                 backend=backend)
+                 backend=backend, max_runs=max_runs)
     return run_grid(specs, out, executor or Executor(), resume=resume, data_dir=data_dir, retries=retries,
                     on_record=on_record, label="sweep")
 
@@ -187,11 +214,16 @@ def summary(found: Iterable[dict]) -> str:
     return "\n".join(lines)
 
 
-def report_failures(failures: list[Failure], out: str | None, label: str) -> None:
-    """One line on stderr per run that did not finish (naming the command that makes it alone),
-    then, with ``out``, how to make the missing runs: the same ``matnet label`` with ``--resume``."""
+def report_failures(failures: list[Failure], out: str | None, label: str, finished: int) -> None:
+    """One line on stderr per reason a run did not finish (naming the command that makes the
+    run alone; runs that failed alike share the line), then, with ``out``, how many of the
+    runs the file holds (``finished``) and how to make the missing ones: ``--resume``."""
+    alike: dict[str, list[Failure]] = {}
     for failure in failures:
-        print(f"matnet {label}: {failure.spec.command()} did not finish: {failure.reason}", file=sys.stderr)
+        alike.setdefault(failure.reason, []).append(failure)
+    for reason, group in alike.items():
+        runs = group[0].spec.command() + (f" and {len(group) - 1} other run(s)" if len(group) > 1 else "")
+        print(f"matnet {label}: {runs} did not finish: {reason}", file=sys.stderr)
     if failures and out is not None:
-        print(f"matnet {label}: the file {out} has every other run; the same command with --resume "
-              "runs the missing ones", file=sys.stderr)
+        print(f"matnet {label}: the file {out} has {finished} of the {finished + len(failures)} runs; "
+              "the same command with --resume runs the missing ones", file=sys.stderr)
