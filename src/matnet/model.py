@@ -142,6 +142,8 @@ class Model:
             )
         if a.dtype.kind not in "biuf":
             raise TypeError(f"a must hold real numbers, got dtype {a.dtype}")
+        if a.dtype is not self.dtype:
+            a = inputs.exact_real("a", a)
         columns = a.reshape(n_in, 1) if a.ndim == 1 else a
         if columns.shape[1] == 0:
             return np.empty((self.sizes[-1], 0), self.dtype)
@@ -427,6 +429,8 @@ class Model:
         n_in, n_out = self.sizes[0], self.sizes[-1]
         if (type(x) is np.ndarray and x.shape in ((n_in, 1), (n_in,)) and x.dtype.kind in "iuf"
                 and type(y) is np.ndarray and y.shape in ((n_out, 1), (n_out,)) and y.dtype.kind in "iuf"):
+            if x.dtype is not self.dtype:
+                x = inputs.exact_real("(x, y) inputs", x)
             column = inputs.converted("(x, y) inputs", x.reshape(n_in, 1), self.dtype)
             return column, inputs.converted("(x, y) outputs", y.reshape(n_out, 1), self.dtype)
         data = inputs.training_examples([(x, y)], self.sizes, self.dtype, "(x, y)")
