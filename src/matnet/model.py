@@ -15,6 +15,7 @@ layers of the book's API over :class:`Model`, which holds everything else once:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import operator
@@ -190,6 +191,23 @@ class Model:
         """The backend that computes for this network: "numba", "numpy" or "loop" (what
         ``backend="auto"`` resolved to)."""
         return self._backend.name
+
+    # ------------------------------------------------------------------ copying, pickling
+    def __getstate__(self) -> dict:
+        """Everything but the backend: ``copy.deepcopy`` and ``pickle`` would copy a fused
+        backend's parameter views as arrays of their own, which its kernels never read."""
+        state = self.__dict__.copy()
+        del state["_backend"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """A fresh backend of the same kind, holding the copied parameters."""
+        self.__dict__.update(state)
+        self._backend = make_backend(self.backend, self._spec)
+        # The lists' arrays into the new backend, as a new network has them; lists the user
+        # broke are left for the copy's next call to report, as the original's would.
+        with contextlib.suppress(TypeError, ValueError):
+            self._parameters()
 
     # ---------------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> None:
