@@ -23,6 +23,11 @@ class DivergenceError(MatnetError, FloatingPointError):
     """Training produced non-finite weights or activations (e.g. a too-large learning rate)."""
 
 
+class TrainingDataChangedError(MatnetError, RuntimeError):
+    """A callback added, removed or replaced pairs of the list ``SGD`` was training on: SGD
+    stops at once, before its end-of-call shuffle of the list could lose or misplace any."""
+
+
 class ModelFileError(MatnetError, ValueError):
     """A saved-network file is missing, truncated, tampered with or of an unknown format."""
 

@@ -34,7 +34,7 @@ from matnet.core.backend import BACKENDS, make_backend
 from matnet.core.maths import QUADRATIC, Cost, UpdateRule
 from matnet.core.shuffle import BookRandom, book_permutation
 from matnet.core.spec import Spec
-from matnet.errors import DivergenceError
+from matnet.errors import DivergenceError, TrainingDataChangedError
 
 _DRAW_CHUNK = 1 << 20  # float64 values drawn at a time for a float32 network
 
@@ -261,19 +261,23 @@ class Model:
         """``epochs`` epochs of mini-batch SGD on ``data`` (its inputs ``train_inputs``, as
         ``_prepared`` makes them), each a fresh shuffle as the book draws it;
         ``after_epoch(j, seconds)`` after each. The caller's list is shuffled in place, as the
-        book's is."""
+        book's is, once, on the way out; a callback that changed it stops training with a
+        TrainingDataChangedError after its epoch, the list left as the callback left it."""
         params = self._parameters()
         n = data.n
         batch_size = min(batch_size, n)
         order = np.arange(n)
+        given = list(data.pairs) if epochs and data.pairs is not None else None
         try:
             for j in range(epochs):
                 order = order[self._shuffle(n)]
                 started = time.perf_counter()
                 self._run_epoch(j, params, train_inputs, data, order, batch_size, rule, on_progress)
                 after_epoch(j, time.perf_counter() - started)
+                if not _unchanged(data.pairs, given):
+                    raise _changed(data.pairs, given, j)
         finally:
-            if epochs:  # the book shuffles the caller's list
+            if epochs and _unchanged(data.pairs, given):  # the book shuffles the caller's list
                 data.shuffle_pairs(order)
 
     def _step(self, mini_batch, rule: UpdateRule) -> None:
@@ -476,6 +480,27 @@ class Model:
             f"(the largest is {largest:.3g}): the weighted inputs overflow {self.dtype}. Rescale "
             "the parameters, or pass check_finite=False to get the non-finite outputs."
         )
+
+
+def _unchanged(pairs: list | None, given: list | None) -> bool:
+    """Whether the caller's list ``pairs`` still holds the pairs ``given`` (its copy from the
+    start of the call), in order: identity first, at C speed (~2 ns a pair)."""
+    if pairs is None:
+        return True
+    try:
+        return len(pairs) == len(given) and list.__eq__(pairs, given)
+    except Exception:  # a pair replaced by one whose arrays cannot be compared to the old one's
+        return False
+
+
+def _changed(pairs: list, given: list, epoch: int) -> TrainingDataChangedError:
+    what = "replaced pairs of" if len(pairs) == len(given) else "added or removed pairs of"
+    return TrainingDataChangedError(
+        f"a callback {what} training_data during SGD ({len(given)} pairs when SGD was called, "
+        f"{len(pairs)} after epoch {epoch}): SGD trains on the pairs it was called with and shuffles "
+        "that list when it returns, so a callback may read it but not change it. Training stopped "
+        "and the list is as the callback left it; keep new pairs in another list for the next call."
+    )
 
 
 def _copy(params) -> list[np.ndarray]:
