@@ -11,7 +11,8 @@ A :class:`Backend` holds a network's parameters, in the book's layout, and compu
            be imported (under NUMBA_DISABLE_JIT=1 the fused code would run as interpreted
            Python, far slower than NumPy, so ``auto`` picks ``numpy`` silently, and an explicit
            ``numba`` warns once per process). A network of other neurons than the sigmoid,
-           which the compiled path does not have, is computed by ``numpy`` under ``auto``.
+           which the compiled path does not have, or deeper than ``MAX_COMPILED_DEPTH``
+           layers of weights, is computed by ``numpy`` under ``auto``.
 
 Every backend reads its maths from ``matnet.core.maths`` through the :class:`Spec` it is
 built for, and none inherits from another. A call goes: ``inputs`` turns an (N, n_0) matrix
@@ -34,6 +35,10 @@ from matnet.core.spec import Gradient, Spec
 from matnet.errors import BackendUnavailableError, InterpretedNumbaWarning, NumbaUnavailableWarning
 
 BACKENDS = ("auto", "numba", "numpy", "loop")
+# Layers of weights the compiled path takes. Its kernels hold a network's layers in tuples,
+# and numba compiles each access to one as a branch per layer: compile time grows with depth
+# (100 layers: minutes; 1,000: numba refuses). Past this, ``auto`` picks ``numpy``.
+MAX_COMPILED_DEPTH = 16
 
 
 class Backend(Protocol):
@@ -110,6 +115,12 @@ def resolve(name: str, spec: Spec) -> str:
             kinds = sorted({a.name for a in spec.neurons if a.name != "sigmoid"})
             raise ValueError(f"backend 'numba' computes sigmoid neurons only, not {', '.join(kinds)}: "
                              "use backend='numpy' or 'loop' (or 'auto', which picks 'numpy')")
+        return "numpy" if name == "auto" else name
+    depth = len(spec.sizes) - 1
+    if depth > MAX_COMPILED_DEPTH:
+        if name == "numba":
+            raise ValueError(f"backend 'numba' compiles networks of up to {MAX_COMPILED_DEPTH} layers of "
+                             f"weights, not {depth}: use backend='numpy' (or 'auto', which picks it)")
         return "numpy" if name == "auto" else name
     if name != "auto":
         return name
