@@ -197,7 +197,7 @@ def exact_real(name: str, arr: np.ndarray) -> np.ndarray:
     if lost.any():
         where = tuple(int(i) for i in np.argwhere(lost)[0])
         raise ValueError(f"{name} has dtype {dtype}, and float64 cannot hold its values exactly (first: "
-                         f"{arr[where]} at index {where}): round it yourself, e.g. x.astype(np.float64)")
+                         f"{arr[where]!s} at index {where}): round it yourself, e.g. x.astype(np.float64)")
     return narrowed
 
 
