@@ -150,7 +150,7 @@ def test_without_numba_auto_runs_on_numpy_with_one_warning(without_numba):
     assert report["same_as_numpy_backend"]  # the book-mode session, on the NumPy engine
     assert len(report["warnings"]) == 1, report["warnings"]
     category, message = report["warnings"][0]
-    assert category == "RuntimeWarning"
+    assert category == "NumbaUnavailableWarning"
     problem = ("numba cannot be imported (Numba needs NumPy 2.2 or less (a test stand-in))"
                if (without_numba / "numba").exists() else "numba is not installed")
     assert message == f"{problem}: matnet runs on its NumPy engine, several times slower (pip install numba)"

@@ -95,6 +95,44 @@ def test_the_books_session_runs_with_the_jit_disabled():
     assert "gap:" in result.stdout
 
 
+INTERPRETED = """
+import json, warnings
+import numpy as np
+from matnet.errors import MatnetWarning
+from matnet.network import Network
+x = np.random.default_rng(0).random((20, 6))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    auto = Network([6, 4, 3], seed=1)
+    quiet = len(caught)
+    nets = [Network([6, 4, 3], seed=1, backend="numba") for _ in range(2)]  # warned once, not twice
+    nets[0].SGD((x, x[:, :3]), 1, 5, 0.5, verbose=False)
+print(json.dumps({"auto": auto.computed_by, "quiet": quiet, "computed_by": nets[0].computed_by,
+                  "warnings": [[w.category.__name__, issubclass(w.category, MatnetWarning), str(w.message)]
+                               for w in caught]}))
+"""
+
+
+def test_the_compiled_path_interpreted_is_said_once_and_in_one_line_at_the_cli():
+    """Issue 21, item 16: backend="numba" with NUMBA_DISABLE_JIT=1 ran minutes per epoch
+    without a word. It warns once per process, with a warning class of matnet's own, which
+    the command line prints as one line; ``auto`` picks the NumPy engine without a word."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    result = subprocess.run([sys.executable, "-c", INTERPRETED], capture_output=True, text=True,
+                            timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["auto"] == "numpy" and report["quiet"] == 0 and report["computed_by"] == "numba"
+    assert len(report["warnings"]) == 1, report["warnings"]
+    category, ours, message = report["warnings"][0]
+    assert category == "InterpretedNumbaWarning" and ours
+    assert "NUMBA_DISABLE_JIT=1" in message and "backend='numpy'" in message
+    command = [sys.executable, "-m", "matnet", "gradcheck", "--sizes", "5,3,2", "--backend", "numba"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.splitlines() == [f"matnet gradcheck: warning: {message}"]
+
+
 def run_tests_with_the_jit_disabled(*args: str) -> subprocess.CompletedProcess:
     tests = Path(__file__).parent
     return subprocess.run(

@@ -23,6 +23,11 @@ class DivergenceError(MatnetError, FloatingPointError):
     """Training produced non-finite weights or activations (e.g. a too-large learning rate)."""
 
 
+class TrainingDataChangedError(MatnetError, RuntimeError):
+    """A callback added, removed or replaced pairs of the list ``SGD`` was training on: SGD
+    stops at once, before its end-of-call shuffle of the list could lose or misplace any."""
+
+
 class ModelFileError(MatnetError, ValueError):
     """A saved-network file is missing, truncated, tampered with or of an unknown format."""
 
@@ -80,3 +85,16 @@ class DownloadError(DataError):
     def __init__(self, path: object, reason: str, failures: tuple[tuple[str, str], ...] = ()) -> None:
         self.failures = failures
         super().__init__(path, reason)
+
+
+class MatnetWarning(UserWarning):
+    """Base class of every warning matnet issues: the command line shows each as one line."""
+
+
+class NumbaUnavailableWarning(MatnetWarning, RuntimeWarning):
+    """numba cannot be imported, so ``backend="auto"`` computes on the NumPy engine, slower."""
+
+
+class InterpretedNumbaWarning(MatnetWarning, RuntimeWarning):
+    """``backend="numba"`` with the JIT switched off (NUMBA_DISABLE_JIT=1): the compiled path
+    runs as interpreted Python, minutes per epoch where it takes a tenth of a second."""

@@ -15,6 +15,7 @@ layers of the book's API over :class:`Model`, which holds everything else once:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import operator
@@ -34,7 +35,7 @@ from matnet.core.backend import BACKENDS, make_backend
 from matnet.core.maths import QUADRATIC, Cost, UpdateRule
 from matnet.core.shuffle import BookRandom, book_permutation
 from matnet.core.spec import Spec
-from matnet.errors import DivergenceError
+from matnet.errors import DivergenceError, TrainingDataChangedError
 
 _DRAW_CHUNK = 1 << 20  # float64 values drawn at a time for a float32 network
 
@@ -154,6 +155,8 @@ class Model:
             )
         if a.dtype.kind not in "biuf":
             raise TypeError(f"a must hold real numbers, got dtype {a.dtype}")
+        if a.dtype is not self.dtype:
+            a = inputs.exact_real("a", a)
         columns = a.reshape(n_in, 1) if a.ndim == 1 else a
         if columns.shape[1] == 0:
             return np.empty((self.sizes[-1], 0), self.dtype)
@@ -202,6 +205,23 @@ class Model:
         """The backend that computes for this network: "numba", "numpy" or "loop" (what
         ``backend="auto"`` resolved to)."""
         return self._backend.name
+
+    # ------------------------------------------------------------------ copying, pickling
+    def __getstate__(self) -> dict:
+        """Everything but the backend: ``copy.deepcopy`` and ``pickle`` would copy a fused
+        backend's parameter views as arrays of their own, which its kernels never read."""
+        state = self.__dict__.copy()
+        del state["_backend"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """A fresh backend of the same kind, holding the copied parameters."""
+        self.__dict__.update(state)
+        self._backend = make_backend(self.backend, self._spec)
+        # The lists' arrays into the new backend, as a new network has them; lists the user
+        # broke are left for the copy's next call to report, as the original's would.
+        with contextlib.suppress(TypeError, ValueError):
+            self._parameters()
 
     # ---------------------------------------------------------------------- save and load
     def save(self, path: str | Path) -> None:
@@ -255,19 +275,23 @@ class Model:
         """``epochs`` epochs of mini-batch SGD on ``data`` (its inputs ``train_inputs``, as
         ``_prepared`` makes them), each a fresh shuffle as the book draws it;
         ``after_epoch(j, seconds)`` after each. The caller's list is shuffled in place, as the
-        book's is."""
+        book's is, once, on the way out; a callback that changed it stops training with a
+        TrainingDataChangedError after its epoch, the list left as the callback left it."""
         params = self._parameters()
         n = data.n
         batch_size = min(batch_size, n)
         order = np.arange(n)
+        given = list(data.pairs) if epochs and data.pairs is not None else None
         try:
             for j in range(epochs):
                 order = order[self._shuffle(n)]
                 started = time.perf_counter()
                 self._run_epoch(j, params, train_inputs, data, order, batch_size, rule, on_progress)
                 after_epoch(j, time.perf_counter() - started)
+                if not _unchanged(data.pairs, given):
+                    raise _changed(data.pairs, given, j)
         finally:
-            if epochs:  # the book shuffles the caller's list
+            if epochs and _unchanged(data.pairs, given):  # the book shuffles the caller's list
                 data.shuffle_pairs(order)
 
     def _step(self, mini_batch, rule: UpdateRule) -> None:
@@ -441,6 +465,8 @@ class Model:
         n_in, n_out = self.sizes[0], self.sizes[-1]
         if (type(x) is np.ndarray and x.shape in ((n_in, 1), (n_in,)) and x.dtype.kind in "iuf"
                 and type(y) is np.ndarray and y.shape in ((n_out, 1), (n_out,)) and y.dtype.kind in "iuf"):
+            if x.dtype is not self.dtype:
+                x = inputs.exact_real("(x, y) inputs", x)
             column = inputs.converted("(x, y) inputs", x.reshape(n_in, 1), self.dtype)
             return column, inputs.converted("(x, y) outputs", y.reshape(n_out, 1), self.dtype)
         data = inputs.training_examples([(x, y)], self.sizes, self.dtype, "(x, y)")
@@ -468,6 +494,27 @@ class Model:
             f"(the largest is {largest:.3g}): the weighted inputs overflow {self.dtype}. Rescale "
             "the parameters, or pass check_finite=False to get the non-finite outputs."
         )
+
+
+def _unchanged(pairs: list | None, given: list | None) -> bool:
+    """Whether the caller's list ``pairs`` still holds the pairs ``given`` (its copy from the
+    start of the call), in order: identity first, at C speed (~2 ns a pair)."""
+    if pairs is None:
+        return True
+    try:
+        return len(pairs) == len(given) and list.__eq__(pairs, given)
+    except Exception:  # a pair replaced by one whose arrays cannot be compared to the old one's
+        return False
+
+
+def _changed(pairs: list, given: list, epoch: int) -> TrainingDataChangedError:
+    what = "replaced pairs of" if len(pairs) == len(given) else "added or removed pairs of"
+    return TrainingDataChangedError(
+        f"a callback {what} training_data during SGD ({len(given)} pairs when SGD was called, "
+        f"{len(pairs)} after epoch {epoch}): SGD trains on the pairs it was called with and shuffles "
+        "that list when it returns, so a callback may read it but not change it. Training stopped "
+        "and the list is as the callback left it; keep new pairs in another list for the next call."
+    )
 
 
 def _copy(params) -> list[np.ndarray]:

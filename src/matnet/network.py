@@ -67,6 +67,11 @@ class Network(Model):
         the printed lines; ``on_epoch`` receives an EpochReport after each epoch;
         ``on_progress(done, total)`` is called as mini-batches complete (the epoch then runs
         in slices).
+
+        The data are read once, when SGD is called. A callback may read the training list
+        but not add, remove or replace its pairs (SGD shuffles that list when it returns):
+        if one does, SGD stops after that epoch with a TrainingDataChangedError
+        (``matnet.errors``), the list left as the callback left it, nothing lost.
         """
         epochs = validation.check_int("epochs", epochs, 0)
         mini_batch_size = validation.check_int("mini_batch_size", mini_batch_size, 1)

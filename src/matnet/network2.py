@@ -161,7 +161,8 @@ class Network(Model):
         one-hot y, evaluation pairs with labels; either kind is read either way), any iterable
         of pairs, or arrays (X, Y). After each epoch it prints ``Epoch j training complete``,
         then each monitored figure in the book's order and words, then an empty line.
-        ``verbose``, ``on_epoch`` (an :class:`Epoch`) and ``on_progress`` as in chapter 1's.
+        ``verbose``, ``on_epoch`` (an :class:`Epoch`) and ``on_progress`` as in chapter 1's,
+        which may read the training list but not change it (TrainingDataChangedError).
         """
         epochs = validation.check_int("epochs", epochs, 0)
         mini_batch_size = validation.check_int("mini_batch_size", mini_batch_size, 1)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from matnet.cli import baseline, bench, evaluate, gradcheck, reproduce, sweep, train
 from matnet.cli.options import Parser
-from matnet.errors import MatnetError, UsageError
+from matnet.errors import MatnetError, MatnetWarning, UsageError
 
 DESCRIPTION = (
     "The sigmoid networks of Nielsen's 'Neural Networks and Deep Learning' (chapters 1-2), "
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(getattr(args, "dtype", None), str):
         args.dtype = np.dtype(args.dtype)
     try:
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_for_matnet_warnings(args.command, warnings.showwarning)
+            return int(args.run(args) or 0)
     except UsageError as exc:
         print(f"matnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -69,3 +72,16 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"matnet {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line_for_matnet_warnings(command: str, show):
+    """``warnings.showwarning`` printing matnet's own warnings as ``matnet <command>: warning: …``
+    on stderr, and any other as ``show`` does."""
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, MatnetWarning):
+            print(f"matnet {command}: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning

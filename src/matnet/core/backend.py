@@ -9,9 +9,10 @@ A :class:`Backend` holds a network's parameters, in the book's layout, and compu
 ``loop``   the book's per-example algorithm (``matnet.core.loop``): the correctness oracle.
 ``auto``   ``numba`` where numba compiles; else ``numpy``, with one warning when numba cannot
            be imported (under NUMBA_DISABLE_JIT=1 the fused code would run as interpreted
-           Python, far slower than NumPy, so ``auto`` picks ``numpy`` silently). A network of
-           other neurons than the sigmoid, which the compiled path does not have, is computed
-           by ``numpy`` under ``auto``.
+           Python, far slower than NumPy, so ``auto`` picks ``numpy`` silently, and an explicit
+           ``numba`` warns once per process). A network of other neurons than the sigmoid,
+           which the compiled path does not have, or deeper than ``MAX_COMPILED_DEPTH``
+           layers of weights, is computed by ``numpy`` under ``auto``.
 
 Every backend reads its maths from ``matnet.core.maths`` through the :class:`Spec` it is
 built for, and none inherits from another. A call goes: ``inputs`` turns an (N, n_0) matrix
@@ -32,9 +33,13 @@ import numpy as np
 from matnet.core.kernels import jit_enabled, numba_importable
 from matnet.core.maths import UpdateRule
 from matnet.core.spec import Gradient, Spec
-from matnet.errors import BackendUnavailableError
+from matnet.errors import BackendUnavailableError, InterpretedNumbaWarning, NumbaUnavailableWarning
 
 BACKENDS = ("auto", "numba", "numpy", "loop")
+# Layers of weights the compiled path takes. Its kernels hold a network's layers in tuples,
+# and numba compiles each access to one as a branch per layer: compile time grows with depth
+# (100 layers: minutes; 1,000: numba refuses). Past this, ``auto`` picks ``numpy``.
+MAX_COMPILED_DEPTH = 16
 
 
 class Backend(Protocol):
@@ -115,6 +120,12 @@ def resolve(name: str, spec: Spec) -> str:
             raise ValueError(f"backend 'numba' computes sigmoid neurons only, not {', '.join(kinds)}: "
                              "use backend='numpy' or 'loop' (or 'auto', which picks 'numpy')")
         return "numpy" if name == "auto" else name
+    depth = len(spec.sizes) - 1
+    if depth > MAX_COMPILED_DEPTH:
+        if name == "numba":
+            raise ValueError(f"backend 'numba' compiles networks of up to {MAX_COMPILED_DEPTH} layers of "
+                             f"weights, not {depth}: use backend='numpy' (or 'auto', which picks it)")
+        return "numpy" if name == "auto" else name
     if name != "auto":
         return name
     problem = numba_problem()
@@ -122,9 +133,23 @@ def resolve(name: str, spec: Spec) -> str:
         return "numba" if jit_enabled() else "numpy"
     if not _warned:
         warnings.warn(f"{problem}: matnet runs on its NumPy engine, several times slower "
-                      "(pip install numba)", RuntimeWarning, stacklevel=4)
+                      "(pip install numba)", NumbaUnavailableWarning, stacklevel=4)
         _warned = True
     return "numpy"
+
+
+_warned_interpreted = False
+
+
+def _warn_if_interpreted() -> None:
+    """Warn, once per process, that the compiled path will run interpreted (NUMBA_DISABLE_JIT=1)."""
+    global _warned_interpreted
+    if _warned_interpreted or jit_enabled():
+        return
+    _warned_interpreted = True
+    warnings.warn("backend 'numba' runs as interpreted Python with NUMBA_DISABLE_JIT=1, minutes per "
+                  "epoch: unset NUMBA_DISABLE_JIT, or pass backend='numpy' (or 'auto', which picks it)",
+                  InterpretedNumbaWarning, stacklevel=4)
 
 
 def make_backend(name: str, spec: Spec) -> Backend:
@@ -137,6 +162,7 @@ def make_backend(name: str, spec: Spec) -> Backend:
         if problem is not None:
             raise BackendUnavailableError(f"backend 'numba' needs numba, but {problem}: pip install "
                                           "numba, or pass backend='numpy'")
+        _warn_if_interpreted()
         from matnet.core.fused_backend import FusedBackend
 
         return FusedBackend(spec)

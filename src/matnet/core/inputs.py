@@ -174,6 +174,33 @@ def as_array(name: str, value: object) -> np.ndarray:
         ) from None
 
 
+def exact_real(name: str, arr: np.ndarray) -> np.ndarray:
+    """``arr`` (any shape) in a dtype every backend computes on, converted only where exact:
+    non-native byte order (``>f8``) to native, float16 to float32, long double (float128) to
+    float64 when every value survives the trip, else a one-line ValueError naming the dtype.
+    The compiled path types its kernels on these dtypes only; native ones are returned as
+    they are, at the cost of a dtype test."""
+    dtype = arr.dtype
+    if dtype.isnative and (dtype.kind in "biu" or dtype.char in "fd"):
+        return arr
+    if dtype.kind not in "biuf":
+        return arr  # the callers refuse it, naming it
+    if not dtype.isnative:
+        arr = arr.astype(dtype.newbyteorder("="))
+    if arr.dtype.kind != "f" or arr.dtype.itemsize in (4, 8):
+        return arr
+    if arr.dtype.itemsize < 4:
+        return arr.astype(np.float32)  # every float16 is a float32
+    with np.errstate(over="ignore"):
+        narrowed = arr.astype(np.float64)
+    lost = (narrowed != arr) & ~(np.isnan(narrowed) & np.isnan(arr))
+    if lost.any():
+        where = tuple(int(i) for i in np.argwhere(lost)[0])
+        raise ValueError(f"{name} has dtype {dtype}, and float64 cannot hold its values exactly (first: "
+                         f"{arr[where]!s} at index {where}): round it yourself, e.g. x.astype(np.float64)")
+    return narrowed
+
+
 def _numeric(name: str, arr: np.ndarray) -> None:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
@@ -187,7 +214,7 @@ def _inputs(name: str, xs: object, n_in: int) -> np.ndarray:
         raise ValueError(f"{name} must have shape (n, {n_in}) (one example per row), got {matrix.shape}")
     if matrix.shape[0] == 0:
         raise ValueError(f"{name} is empty")
-    return matrix
+    return exact_real(name, matrix)
 
 
 def _stack_columns(name: str, xs: list, n_in: int) -> np.ndarray:

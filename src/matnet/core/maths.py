@@ -107,6 +107,13 @@ class Activation:
     prime: Elementwise
     from_output: Callable | None = None
 
+    def __reduce__(self):
+        """A table entry pickles (and copies) as its name, so a copy is the entry itself, which
+        backends recognize by identity; a user's pair of functions, by value."""
+        if ACTIVATIONS.get(self.name) is self:
+            return _activation_named, (self.name,)
+        return Activation, (self.name, self.f, self.prime, self.from_output)
+
     def value(self, z: np.ndarray) -> np.ndarray:
         """f(z), checked to be a real array of z's shape, in z's dtype."""
         return self._checked(self.f, "", z)
@@ -128,6 +135,10 @@ class Activation:
 SIGMOID = Activation("sigmoid", sigmoid, sigmoid_prime, sigmoid_prime_from_output)
 LINEAR = Activation("linear", linear, linear_prime)
 ACTIVATIONS = {a.name: a for a in (SIGMOID, LINEAR)}
+
+
+def _activation_named(name: str) -> Activation:
+    return ACTIVATIONS[name]
 
 # ------------------------------------------------------------------------------------ costs
 
@@ -167,10 +178,20 @@ class Cost:
     delta: Callable
     sigmoid_output: bool  # delta holds for sigmoid output neurons only
 
+    def __reduce__(self):
+        """A table entry pickles (and copies) as its name, as an Activation does."""
+        if COSTS.get(self.name) is self:
+            return _cost_named, (self.name,)
+        return Cost, (self.name, self.fn, self.delta, self.sigmoid_output)
+
 
 QUADRATIC = Cost("quadratic", quadratic_cost, quadratic_delta, sigmoid_output=False)
 CROSS_ENTROPY = Cost("cross-entropy", cross_entropy_cost, cross_entropy_delta, sigmoid_output=True)
 COSTS = {c.name: c for c in (QUADRATIC, CROSS_ENTROPY)}
+
+
+def _cost_named(name: str) -> Cost:
+    return COSTS[name]
 
 # ------------------------------------------------------------------------------ the update
 
