@@ -32,7 +32,8 @@ import numpy as np
 
 SIZES = [784, 30, 10]
 SAMPLES = 3  # per request; the fastest is reported
-NAMES = ("epoch", "arrays", "evaluate", "feedforward", "update_mini_batch", "backprop", "chapter3-epoch")
+NAMES = ("epoch", "arrays", "arrays-own", "evaluate", "feedforward", "update_mini_batch", "backprop",
+         "chapter3-epoch")
 
 
 def _calls(training, validation, test, x, labels):
@@ -45,7 +46,9 @@ def _calls(training, validation, test, x, labels):
         random.seed(0)
         return Network(SIZES)
 
-    nets = {name: network() for name in ("epoch", "arrays", "evaluate", "feedforward", "step", "backprop")}
+    nets = {name: network() for name in ("epoch", "arrays", "arrays-own", "evaluate", "feedforward", "step",
+                                         "backprop")}
+    own_x, own_labels = np.array(x), np.array(labels)  # a user's own arrays: writable copies
     column, (bx, by) = test[0][0], training[0]
     batch = training[:10]
 
@@ -58,6 +61,7 @@ def _calls(training, validation, test, x, labels):
     calls = {
         "epoch": (1, quiet(lambda: nets["epoch"].SGD(training, 1, 10, 3.0, test_data=test))),
         "arrays": (1, quiet(lambda: nets["arrays"].SGD((x, labels), 1, 10, 3.0))),
+        "arrays-own": (1, quiet(lambda: nets["arrays-own"].SGD((own_x, own_labels), 1, 10, 3.0))),
         "evaluate": (5, lambda: nets["evaluate"].evaluate(test)),
         "feedforward": (2000, lambda: nets["feedforward"].feedforward(column)),
         "update_mini_batch": (100, lambda: nets["step"].update_mini_batch(batch, 3.0)),

@@ -50,6 +50,7 @@ class Call:
     epochs: int = 1
     batch_size: int = 10
     arrays: bool = False  # matnet is given (X, y); the book its list
+    own: bool = False  # (X, y) are the user's own writable copies, not the loader's frozen arrays
     test: bool = True  # the book's test_data argument (train calls)
     dtype: str = "float64"  # matnet's; the book is always float64
     busy: bool = False  # measured with another process spinning on a core
@@ -75,6 +76,8 @@ CALLS: tuple[Call, ...] = (
          epochs=30, book_epochs=1, busy=True),
     Call("epoch", "net.SGD(training_data, 1, 10, 3.0, test_data=test_data)", 20, "train", loop=True),
     Call("arrays", "net.SGD((X, y), 1, 10, 3.0)", 30, "train", arrays=True, test=False, loop=True),
+    Call("arrays-own", "the same with the user's own arrays (np.array copies, writable)", 25, "train",
+         arrays=True, own=True, test=False),
     Call("arrays-f32", "net.SGD((X, y), 1, 10, 3.0), dtype=np.float32", 40, "train", arrays=True,
          test=False, dtype="float32"),
     Call("arrays-m1", "net.SGD((X, y), 1, 1, 3.0)", 15, "train", arrays=True, test=False, batch_size=1,
@@ -204,7 +207,7 @@ def make_runner(call: Call, path: str, data: Data) -> wl.Runner:
                 return net.SGD(training, epochs, call.batch_size, call.eta, lmbda=call.lmbda,
                                evaluation_data=evaluation, **monitors)
         elif path == "matnet" and call.arrays:
-            arrays = (data.x, data.labels)
+            arrays = (np.array(data.x), np.array(data.labels)) if call.own else (data.x, data.labels)
 
             def run() -> object:
                 return net.SGD(arrays, epochs, call.batch_size, ETA)
