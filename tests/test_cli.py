@@ -157,6 +157,7 @@ BAD_ARGUMENTS = {
     "sizes that are not ints": (["train", "--sizes", "784,x,10"], "--sizes"),
     "zero batch size": (["train", "--batch-size", "0"], "--batch-size"),
     "negative epochs": (["train", "--epochs", "-2"], "--epochs"),
+    "zero epochs": (["train", "--epochs", "0"], "argument --epochs: expected an int ≥ 1, got '0'"),
     "unknown backend": (["train", "--backend", "gpu"], "--backend"),
     "unknown dtype": (["train", "--dtype", "float16"], "--dtype"),
     "seed beyond 2**32": (["train", "--seed", str(2**32)], "--seed"),
@@ -252,12 +253,12 @@ def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
 
 def test_train_without_a_seed_says_it_is_unseeded(data_dir, tmp_path, capsys):
     saved = tmp_path / "net.npz"
-    assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--save", str(saved)]) == 0
+    assert cli.main(["train", "--sizes", "784,10", "--epochs", "1", "--save", str(saved)]) == 0
     said = [line for line in capsys.readouterr().err.splitlines() if "unseeded" in line]
     assert said == ["matnet train: unseeded: each run starts from fresh random numbers "
                     "(pass --seed N to repeat a run)"]
     assert Network.load(saved).sizes == [784, 10]
-    assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--seed", "3"]) == 0
+    assert cli.main(["train", "--sizes", "784,10", "--epochs", "1", "--seed", "3"]) == 0
     assert "unseeded" not in capsys.readouterr().err
 
 

@@ -27,7 +27,6 @@ from matnet.cli.options import (
     Subparsers,
     add_command,
     layer_sizes,
-    non_negative_int,
     positive_float,
     positive_int,
     seed,
@@ -44,7 +43,7 @@ def add_parser(subparsers: Subparsers) -> None:
     train = add_command(subparsers, "train", "train a network on MNIST, printing the book's epoch lines")
     train.add_argument("--sizes", type=layer_sizes, default="784,30,10",
                        help=f"layer sizes, from {N_PIXELS} inputs to {N_CLASSES} outputs")
-    train.add_argument("--epochs", type=non_negative_int, default=30, help="passes over the training data")
+    train.add_argument("--epochs", type=positive_int, default=30, help="passes over the training data")
     train.add_argument("--batch-size", type=positive_int, default=10, help="mini-batch size")
     train.add_argument("--eta", type=positive_float, default=3.0, help="learning rate η")
     train.add_argument("--seed", type=seed, default=None,
