@@ -251,15 +251,24 @@ def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_train_without_a_seed_says_it_is_unseeded(data_dir, tmp_path, capsys):
-    saved = tmp_path / "net.npz"
-    assert cli.main(["train", "--sizes", "784,10", "--epochs", "1", "--save", str(saved)]) == 0
-    said = [line for line in capsys.readouterr().err.splitlines() if "unseeded" in line]
-    assert said == ["matnet train: unseeded: each run starts from fresh random numbers "
-                    "(pass --seed N to repeat a run)"]
-    assert Network.load(saved).sizes == [784, 10]
-    assert cli.main(["train", "--sizes", "784,10", "--epochs", "1", "--seed", "3"]) == 0
-    assert "unseeded" not in capsys.readouterr().err
+def test_train_without_a_seed_says_which_seed_it_drew_and_that_seed_repeats_the_run(data_dir, tmp_path, capsys):
+    runs = {}
+    for name, seed in (("drawn", []), ("repeated", None)):
+        saved, summary = tmp_path / f"{name}.npz", tmp_path / f"{name}.json"
+        if seed is None:  # the seed the first run said it used
+            seed = ["--seed", said.split()[3]]
+        assert cli.main(["train", "--sizes", "784,10", "--epochs", "1", *seed, "--save", str(saved),
+                         "--json", str(summary)]) == 0
+        err = capsys.readouterr().err
+        said = "\n".join(line for line in err.splitlines() if "seed" in line)
+        runs[name] = Network.load(saved), json.loads(summary.read_text()), said
+    (drawn, drawn_json, said), (repeated, repeated_json, said_again) = runs["drawn"], runs["repeated"]
+    seed = drawn_json["seed"]
+    assert said == f"matnet train: seed {seed} (pass --seed {seed} to repeat this run)"
+    assert "error" not in said and "unseeded" not in said and said_again == ""  # given, not drawn: nothing to say
+    assert repeated_json["seed"] == seed
+    assert repeated_json["per_epoch"][0]["correct"] == drawn_json["per_epoch"][0]["correct"]
+    np.testing.assert_array_equal(repeated.weights[0], drawn.weights[0])
 
 
 def test_evaluate_reads_only_the_test_files(data_dir, networks, tmp_path, capsys):
@@ -297,7 +306,7 @@ def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
     train = " ".join(texts["train"].split())
     assert "(default: 30)" in train and "(default: 784,30,10)" in train and "(default: 3.0)" in train
     assert "--dtype {float64,float32}" in train and "(default: float64)" in train
-    assert "(default: unseeded, so each run differs)" in train
+    assert "(default: a fresh seed each run, printed so that the run can be repeated)" in train
     from matnet.experiments.reproduce import CHAPTERS
 
     reproduce = " ".join(texts["reproduce"].split())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -22,6 +23,7 @@ from matnet.cli import common
 from matnet.cli.options import (
     DATA_DIR_HELP,
     DTYPES,
+    MAX_SEED,
     N_CLASSES,
     N_PIXELS,
     Subparsers,
@@ -48,7 +50,7 @@ def add_parser(subparsers: Subparsers) -> None:
     train.add_argument("--eta", type=positive_float, default=3.0, help="learning rate η")
     train.add_argument("--seed", type=seed, default=None,
                        help="seeds numpy's and random's global state, as the book's session would "
-                            "(default: unseeded, so each run differs)")
+                            "(default: a fresh seed each run, printed so that the run can be repeated)")
     train.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
     train.add_argument("--dtype", choices=DTYPES, default="float64", help="the network's float type")
     train.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
@@ -76,15 +78,14 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         common.check_plotting()
     data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
-    if args.seed is not None:
-        np.random.seed(args.seed)
-        random.seed(args.seed)
+    if args.seed is None:  # a fresh run, but one that can be repeated: say its seed
+        args.seed = secrets.randbelow(MAX_SEED + 1)
+        print(f"matnet train: seed {args.seed} (pass --seed {args.seed} to repeat this run)", file=sys.stderr)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
     net = build_network(
         args.sizes, backend=args.backend, dtype=args.dtype, check_finite=not args.no_check_finite
     )
-    if args.seed is None:
-        print("matnet train: unseeded: each run starts from fresh random numbers "
-              "(pass --seed N to repeat a run)", file=sys.stderr)
     epochs: list[dict] = []
 
     def report(r) -> None:
