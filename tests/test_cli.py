@@ -203,7 +203,46 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, case):
         cli.main(args)
     assert caught.value.code == 2
     line = one_line(capsys.readouterr().err)
-    assert message in line and line.endswith("--help')")
+    assert message in line and line.endswith(f"(see 'matnet {args[0]} --help')")
+
+
+# A mistake in a subcommand's arguments points to that subcommand's help, with a hint where one helps.
+HINTED = {
+    "a mistyped option": (
+        ["train", "--epocs", "2"],
+        "matnet train: error: unrecognized arguments: --epocs 2; did you mean --epochs? "
+        "(see 'matnet train --help')"),
+    "a mistyped option=value": (
+        ["evaluate", "n.npz", "--erors=e.png"],
+        "matnet evaluate: error: unrecognized arguments: --erors=e.png; did you mean --errors? "
+        "(see 'matnet evaluate --help')"),
+    "an unknown word": (
+        ["gradcheck", "extra"],
+        "matnet gradcheck: error: unrecognized arguments: extra (see 'matnet gradcheck --help')"),
+    "a space before a comma": (
+        ["train", "--sizes", "784,30", ",10"],
+        "matnet train: error: unrecognized arguments: ,10; --sizes takes one comma-separated word, "
+        "without spaces: --sizes 784,30,10 (see 'matnet train --help')"),
+    "spaces after the commas": (
+        ["train", "--sizes", "784,", "30,", "10"],
+        "matnet train: error: argument --sizes: --sizes must be comma-separated ints like 784,30,10, "
+        "got '784,'; --sizes takes one comma-separated word, without spaces: --sizes 784,30,10 "
+        "(see 'matnet train --help')"),
+    "a space in a list of rates": (
+        ["sweep", "--out", "s.jsonl", "--eta", "0.5,", "3"],
+        "matnet sweep: error: unrecognized arguments: 3; --eta takes one comma-separated word, "
+        "without spaces: --eta 0.5,3 (see 'matnet sweep --help')"),
+    "no command": ([], "matnet: error: the following arguments are required: COMMAND (see 'matnet --help')"),
+}
+
+
+@pytest.mark.parametrize("case", list(HINTED))
+def test_a_mistake_points_to_the_commands_help_with_a_hint(capsys, case):
+    args, said = HINTED[case]
+    with pytest.raises(SystemExit) as caught:
+        cli.main(args)
+    assert caught.value.code == 2
+    assert one_line(capsys.readouterr().err) == said
 
 
 def test_a_networks_refusal_is_one_line_through_the_cli(capsys):
