@@ -17,6 +17,7 @@ from matnet import cli, plots
 from matnet.network import Network
 
 pytest.importorskip("matplotlib")
+pytest.importorskip("IPython")  # the notebook's display (ipykernel, in the dev extra)
 
 
 def png_size(path) -> tuple[int, int]:
@@ -89,6 +90,24 @@ def test_every_run_of_every_row_is_a_line_and_the_books_figure_is_dashed():
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert [list(line.get_ydata()) for line in solid] == [[50, 60], [40, 70], [10, 20]]
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [90, 90]
+
+
+def test_every_figure_displays_as_a_picture_in_a_notebook_without_magic(trained, mnist):
+    """What IPython's display formatter (the one a Jupyter kernel runs on a cell's value) makes of
+    each drawing: a PNG, where a bare pyplot-free Figure gave only its text repr."""
+    from IPython.core.formatters import DisplayFormatter
+
+    _, reports, outputs = trained
+    epochs = [dataclasses.asdict(r) for r in reports]
+    monitored = [{"accuracies": [0.5, 0.6], "training_cost": [1.0, 0.5]}]
+    figures = [plots.learning_curve(epochs), plots.runs_figure([("a", [[0.5, 0.6]], 0.9)]),
+               plots.monitored_figure([("a", monitored, None)]),
+               plots.digits_grid(mnist.test.images, mnist.test.labels, outputs, [0, 1])]
+    for fig in figures:
+        data, _ = DisplayFormatter().format(fig)
+        assert data["image/png"].startswith(b"\x89PNG\r\n\x1a\n"), type(fig)
+    assert struct.unpack(">II", data["image/png"][16:24]) == (int(fig.get_figwidth() * 110),
+                                                              int(fig.get_figheight() * 110))
 
 
 def test_train_plot_draws_what_the_json_says(mnist, tmp_path, capsys, monkeypatch):

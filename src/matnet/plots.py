@@ -1,10 +1,11 @@
 """Pictures a book reader looks at: learning curves, every run of the chapter-1 table, and the
 test digits a network gets wrong (or right).
 
-Each function returns a ``matplotlib.figure.Figure`` built without pyplot — shown as it is in a
-notebook, written with ``fig.savefig(path)`` — so drawing never switches the caller's
-backend. matplotlib is the optional ``plot`` extra (``pip install 'matnet[plot]'``); without
-it every function raises ``PlotUnavailableError``, one line saying so.
+Each function returns a ``matplotlib.figure.Figure`` built without pyplot — so drawing never
+switches the caller's backend — that a notebook shows as a picture (no ``%matplotlib`` magic
+needed) and ``save(fig, path)`` writes. matplotlib is the optional ``plot`` extra
+(``pip install 'matnet[plot]'``); without it every function raises ``PlotUnavailableError``,
+one line saying so.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ class PlotUnavailableError(BackendUnavailableError):
 
 
 def require_matplotlib():
-    """matplotlib's ``Figure`` class; PlotUnavailableError (one line) without matplotlib."""
+    """The ``Figure`` class matnet draws on (matplotlib's, shown as a picture in a notebook:
+    :mod:`matnet.notebook_figure`); PlotUnavailableError (one line) without matplotlib."""
     try:
         import matplotlib  # noqa: F401  (first: a cached matplotlib.figure must not hide its absence)
-        from matplotlib.figure import Figure
+
+        from matnet.notebook_figure import Figure
     except ImportError as exc:
         raise PlotUnavailableError(f"drawing needs matplotlib, which cannot be imported ({exc}); "
                                    "pip install 'matnet[plot]'") from None
@@ -40,12 +43,14 @@ def _figure(width: float, height: float):
     return require_matplotlib()(figsize=(width, height), layout="constrained")
 
 
-def save(fig, path: str | os.PathLike[str], dpi: int = 110) -> None:
-    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf)."""
+def save(fig, path: str | os.PathLike[str], dpi: int | None = None) -> None:
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf), at
+    ``dpi`` (default: the resolution the figure shows with in a notebook)."""
     from matnet.io import atomic_write_bytes
+    from matnet.notebook_figure import DPI
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi or DPI)
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
