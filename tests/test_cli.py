@@ -384,3 +384,46 @@ def test_python_m_matnet_help_is_plain_text():
     assert "`" not in result.stdout and not re.search(r":[a-z]+:", result.stdout)
     for command in COMMANDS[1:]:
         assert f"    {command} " in result.stdout or f"    {command}\n" in result.stdout, command
+
+
+# ------------------------------------------------------------------ the README's command table
+README = Path(__file__).parents[1] / "README.md"
+
+
+def readme_commands() -> dict[str, str]:
+    """The README's command table: each command's name, and its first two cells as one text
+    (the command with its positionals, and its options)."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| command | options | what it does |"):].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        command, options = (cell.strip().replace("\\|", "|") for cell in line.strip("|").split(" | ")[:2])
+        name = command.strip("`").split()[1]
+        rows[name] = f"{command} {options}"
+    return rows
+
+
+def long_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._actions for name in action.option_strings
+            if name.startswith("--") and name != "--help"}
+
+
+def test_the_readmes_command_table_lists_every_option_of_every_command_and_no_other(capsys):
+    """The table a reader scans and `matnet <command> --help` say the same: every command, every
+    option (by its name), every positional argument."""
+    table = readme_commands()
+    commands = {name: parser for name, parser in subparsers().items() if name}
+    assert list(table) == list(commands)  # every command, in `matnet --help`'s order
+    for name, parser in commands.items():
+        listed = dict(re.findall(r"(--[a-z][a-z-]*)( [^-\s][^\s]*)?", table[name]))  # option: value shown
+        options = long_options(parser)
+        assert set(listed) == options, (name, "README only:", set(listed) - options, "--help only:",
+                                        options - set(listed))
+        shown = help_text(name, capsys=capsys)
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help":  # a value shown where the option takes one
+                option = next(o for o in action.option_strings if o.startswith("--"))
+                assert option in shown and bool(listed[option]) == (action.nargs != 0), (name, option)
+            elif not action.option_strings:  # a positional: its choices, or its name in capitals
+                said = "|".join(action.choices) if action.choices else action.dest.upper()
+                assert said in table[name], (name, said)
