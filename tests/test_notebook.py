@@ -38,8 +38,8 @@ def test_the_code_is_the_books_session_with_the_two_imports_swapped_as_the_text_
     text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
     imports, load, session, curve, mistakes = code_cells(notebook)
     assert imports.splitlines() == [
-        "import matnet.mnist_loader as mnist_loader   # was: import mnist_loader",
-        "import matnet.network as network             # was: import network"]
+        "import matnet.mnist_loader as mnist_loader  # was: import mnist_loader",
+        "import matnet.network as network  # was: import network"]
     assert load == "training_data, validation_data, test_data = mnist_loader.load_data_wrapper()"
     epochs = int(re.search(r"^EPOCHS = (\d+)  # the book: 30$", session, re.MULTILINE)[1])
     assert f"**{epochs} epochs instead\nof the book's 30**" in text  # the one change, said
