@@ -44,6 +44,16 @@ def hidden_prime(z: np.ndarray) -> np.ndarray:
     return out
 
 
+def describe_layers(net: Network) -> str:
+    """Each layer's activation by name; a function of this script is named as such (``activations``
+    lists a user's function by its ``__name__``)."""
+    ours = {hidden.__name__: f"this script's function {hidden.__name__}() (neuron {MODIFIED} softplus, "
+                             "the others sigmoids)"}
+    layers = [f"layer {layer} ({neurons} neurons): {ours.get(name, name)}"
+              for layer, (neurons, name) in enumerate(zip(net.sizes[1:], net.activations), start=1)]
+    return f"activations: {'; '.join(layers)}; computed by the {net.computed_by} engine"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
@@ -51,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     training, _, test = mnist_loader.load_data_wrapper()
     modified = Network([784, 30, 10], seed=0, activation=[(hidden, hidden_prime), "sigmoid"])
     book = Network([784, 30, 10], seed=0)
-    print(f"layers: {modified.activations}, computed by the {modified.computed_by} engine")
+    print(describe_layers(modified))
 
     x, y = training[0]
     error = gradcheck(modified, x, y)

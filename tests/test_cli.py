@@ -157,6 +157,7 @@ BAD_ARGUMENTS = {
     "sizes that are not ints": (["train", "--sizes", "784,x,10"], "--sizes"),
     "zero batch size": (["train", "--batch-size", "0"], "--batch-size"),
     "negative epochs": (["train", "--epochs", "-2"], "--epochs"),
+    "zero epochs": (["train", "--epochs", "0"], "argument --epochs: expected an int ≥ 1, got '0'"),
     "unknown backend": (["train", "--backend", "gpu"], "--backend"),
     "unknown dtype": (["train", "--dtype", "float16"], "--dtype"),
     "seed beyond 2**32": (["train", "--seed", str(2**32)], "--seed"),
@@ -202,7 +203,46 @@ def test_bad_arguments_are_one_line_and_exit_2(capsys, case):
         cli.main(args)
     assert caught.value.code == 2
     line = one_line(capsys.readouterr().err)
-    assert message in line and line.endswith("--help')")
+    assert message in line and line.endswith(f"(see 'matnet {args[0]} --help')")
+
+
+# A mistake in a subcommand's arguments points to that subcommand's help, with a hint where one helps.
+HINTED = {
+    "a mistyped option": (
+        ["train", "--epocs", "2"],
+        "matnet train: error: unrecognized arguments: --epocs 2; did you mean --epochs? "
+        "(see 'matnet train --help')"),
+    "a mistyped option=value": (
+        ["evaluate", "n.npz", "--erors=e.png"],
+        "matnet evaluate: error: unrecognized arguments: --erors=e.png; did you mean --errors? "
+        "(see 'matnet evaluate --help')"),
+    "an unknown word": (
+        ["gradcheck", "extra"],
+        "matnet gradcheck: error: unrecognized arguments: extra (see 'matnet gradcheck --help')"),
+    "a space before a comma": (
+        ["train", "--sizes", "784,30", ",10"],
+        "matnet train: error: unrecognized arguments: ,10; --sizes takes one comma-separated word, "
+        "without spaces: --sizes 784,30,10 (see 'matnet train --help')"),
+    "spaces after the commas": (
+        ["train", "--sizes", "784,", "30,", "10"],
+        "matnet train: error: argument --sizes: --sizes must be comma-separated ints like 784,30,10, "
+        "got '784,'; --sizes takes one comma-separated word, without spaces: --sizes 784,30,10 "
+        "(see 'matnet train --help')"),
+    "a space in a list of rates": (
+        ["sweep", "--out", "s.jsonl", "--eta", "0.5,", "3"],
+        "matnet sweep: error: unrecognized arguments: 3; --eta takes one comma-separated word, "
+        "without spaces: --eta 0.5,3 (see 'matnet sweep --help')"),
+    "no command": ([], "matnet: error: the following arguments are required: COMMAND (see 'matnet --help')"),
+}
+
+
+@pytest.mark.parametrize("case", list(HINTED))
+def test_a_mistake_points_to_the_commands_help_with_a_hint(capsys, case):
+    args, said = HINTED[case]
+    with pytest.raises(SystemExit) as caught:
+        cli.main(args)
+    assert caught.value.code == 2
+    assert one_line(capsys.readouterr().err) == said
 
 
 def test_a_networks_refusal_is_one_line_through_the_cli(capsys):
@@ -250,15 +290,25 @@ def test_a_network_that_cannot_be_saved_at_all_is_one_line(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_train_without_a_seed_says_it_is_unseeded(data_dir, tmp_path, capsys):
-    saved = tmp_path / "net.npz"
-    assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--save", str(saved)]) == 0
-    said = [line for line in capsys.readouterr().err.splitlines() if "unseeded" in line]
-    assert said == ["matnet train: unseeded: each run starts from fresh random numbers "
-                    "(pass --seed N to repeat a run)"]
-    assert Network.load(saved).sizes == [784, 10]
-    assert cli.main(["train", "--sizes", "784,10", "--epochs", "0", "--seed", "3"]) == 0
-    assert "unseeded" not in capsys.readouterr().err
+def train_tiny(tmp_path, name: str, *args: str, capsys) -> tuple[Network, dict, list[str]]:
+    """``matnet train`` of [784, 10] for an epoch: the network, the JSON summary, the stderr lines
+    that mention a seed."""
+    saved, summary = tmp_path / f"{name}.npz", tmp_path / f"{name}.json"
+    assert cli.main(["train", "--sizes", "784,10", "--epochs", "1", *args, "--save", str(saved),
+                     "--json", str(summary)]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "seed" in line]
+    return Network.load(saved), json.loads(summary.read_text()), said
+
+
+def test_train_without_a_seed_says_the_seed_it_drew_which_repeats_the_run(data_dir, tmp_path, capsys):
+    drawn, drawn_json, said = train_tiny(tmp_path, "drawn", capsys=capsys)
+    seed = drawn_json["seed"]
+    assert said == [f"matnet train: seed {seed} (pass --seed {seed} to repeat this run)"]
+    repeated, repeated_json, said_again = train_tiny(tmp_path, "repeated", "--seed", str(seed), capsys=capsys)
+    assert said_again == []  # given, not drawn: nothing to say
+    assert repeated_json["seed"] == seed
+    assert repeated_json["per_epoch"][0]["correct"] == drawn_json["per_epoch"][0]["correct"]
+    np.testing.assert_array_equal(repeated.weights[0], drawn.weights[0])
 
 
 def test_evaluate_reads_only_the_test_files(data_dir, networks, tmp_path, capsys):
@@ -296,7 +346,7 @@ def test_help_has_no_markup_and_shows_defaults_and_choices(capsys):
     train = " ".join(texts["train"].split())
     assert "(default: 30)" in train and "(default: 784,30,10)" in train and "(default: 3.0)" in train
     assert "--dtype {float64,float32}" in train and "(default: float64)" in train
-    assert "(default: unseeded, so each run differs)" in train
+    assert "(default: a fresh seed each run, printed so that the run can be repeated)" in train
     from matnet.experiments.reproduce import CHAPTERS
 
     reproduce = " ".join(texts["reproduce"].split())
@@ -334,3 +384,46 @@ def test_python_m_matnet_help_is_plain_text():
     assert "`" not in result.stdout and not re.search(r":[a-z]+:", result.stdout)
     for command in COMMANDS[1:]:
         assert f"    {command} " in result.stdout or f"    {command}\n" in result.stdout, command
+
+
+# ------------------------------------------------------------------ the README's command table
+README = Path(__file__).parents[1] / "README.md"
+
+
+def readme_commands() -> dict[str, str]:
+    """The README's command table: each command's name, and its first two cells as one text
+    (the command with its positionals, and its options)."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("| command | options | what it does |"):].split("\n\n")[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        command, options = (cell.strip().replace("\\|", "|") for cell in line.strip("|").split(" | ")[:2])
+        name = command.strip("`").split()[1]
+        rows[name] = f"{command} {options}"
+    return rows
+
+
+def long_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._actions for name in action.option_strings
+            if name.startswith("--") and name != "--help"}
+
+
+def test_the_readmes_command_table_lists_every_option_of_every_command_and_no_other(capsys):
+    """The table a reader scans and `matnet <command> --help` say the same: every command, every
+    option (by its name), every positional argument."""
+    table = readme_commands()
+    commands = {name: parser for name, parser in subparsers().items() if name}
+    assert list(table) == list(commands)  # every command, in `matnet --help`'s order
+    for name, parser in commands.items():
+        listed = dict(re.findall(r"(--[a-z][a-z-]*)( [^-\s][^\s]*)?", table[name]))  # option: value shown
+        options = long_options(parser)
+        assert set(listed) == options, (name, "README only:", set(listed) - options, "--help only:",
+                                        options - set(listed))
+        shown = help_text(name, capsys=capsys)
+        for action in parser._actions:
+            if action.option_strings and action.dest != "help":  # a value shown where the option takes one
+                option = next(o for o in action.option_strings if o.startswith("--"))
+                assert option in shown and bool(listed[option]) == (action.nargs != 0), (name, option)
+            elif not action.option_strings:  # a positional: its choices, or its name in capitals
+                said = "|".join(action.choices) if action.choices else action.dest.upper()
+                assert said in table[name], (name, said)

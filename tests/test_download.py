@@ -216,6 +216,22 @@ def test_nothing_listening_fails_at_once(isolated: Path) -> None:
     assert listing(isolated) == []
 
 
+def test_a_failed_download_removes_the_folders_it_created(tmp_path: Path, isolated: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """From a checkout, the default folder is its data/mnist: a failed download leaves data/ as
+    it found it, and a folder it had to make several levels deep is gone too."""
+    checkout = tmp_path / "checkout"
+    (checkout / "data").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("")
+    monkeypatch.setattr(datasets, "_SOURCE_ROOT", checkout)
+    with pytest.raises(DownloadError, match="connection refused"):
+        load_mnist()  # the isolated environment's only mirror is a closed port
+    assert listing(checkout / "data") == []
+    with pytest.raises(DownloadError, match="connection refused"):
+        download_mnist(tmp_path / "new" / "deep" / "mnist", timeout=5)
+    assert not (tmp_path / "new").exists()
+
+
 def test_a_stalled_server_times_out(
     mnist_dir: Path, tmp_path: Path, serve: Callable[[Path], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

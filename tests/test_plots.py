@@ -17,6 +17,7 @@ from matnet import cli, plots
 from matnet.network import Network
 
 pytest.importorskip("matplotlib")
+pytest.importorskip("IPython")  # the notebook's display (ipykernel, in the dev extra)
 
 
 def png_size(path) -> tuple[int, int]:
@@ -53,19 +54,42 @@ def test_the_learning_curve_plots_the_runs_accuracies_and_costs(trained, tmp_pat
         plots.learning_curve(epochs, costs=[1, 2])
 
 
-def test_mistakes_are_every_misclassified_image_most_confident_first(trained, mnist):
+def test_the_learning_curve_takes_the_reports_as_on_epoch_hands_them_over(trained, mnist):
+    """``SGD(on_epoch=history.append)``'s EpochReports as they come, and network2's Epochs."""
+    from matnet import network2
+
+    _, reports, _ = trained
+    [accuracy] = plots.learning_curve(reports).axes[0].get_lines()
+    assert list(accuracy.get_ydata()) == [100 * r.correct / r.n_test for r in reports]
+    history = []
+    network2.Network([784, 10], seed=0).SGD(
+        (mnist.training.images[:500], mnist.training.labels[:500]), 2, 10, 0.5,
+        evaluation_data=(mnist.test.images[:300], mnist.test.labels[:300]),
+        monitor_evaluation_accuracy=True, on_epoch=history.append)
+    [accuracy] = plots.learning_curve(history).axes[0].get_lines()
+    assert list(accuracy.get_xdata()) == [0, 1]
+    assert list(accuracy.get_ydata()) == [100 * e.evaluation_accuracy / 300 for e in history]
+    with pytest.raises(TypeError, match=r"one report per epoch.*got int"):
+        plots.learning_curve([1, 2])
+
+
+def test_select_mistakes_is_every_misclassified_image_most_confident_first(trained, mnist):
     _, _, outputs = trained
     labels = mnist.test.labels
-    order = plots.mistakes(labels, outputs)
+    order = plots.select_mistakes(labels, outputs)
     predicted = outputs.argmax(axis=1)
     assert sorted(order) == list(np.flatnonzero(predicted != labels))
     confidence = outputs[order, predicted[order]]
     assert (np.diff(confidence) <= 0).all() and len(order) > 100
 
 
+def drawn_images(fig) -> list[np.ndarray]:
+    return [ax.get_images()[0].get_array() for ax in fig.axes if ax.get_images()]
+
+
 def test_the_errors_grid_shows_those_images_in_that_order(trained, mnist):
     _, _, outputs = trained
-    shown = plots.mistakes(mnist.test.labels, outputs)[:23]
+    shown = plots.select_mistakes(mnist.test.labels, outputs)[:23]
     fig = plots.digits_grid(mnist.test.images, mnist.test.labels, outputs, shown, columns=10)
     drawn = [ax for ax in fig.axes if ax.get_images()]
     assert len(drawn) == 23
@@ -75,11 +99,32 @@ def test_the_errors_grid_shows_those_images_in_that_order(trained, mnist):
         assert ax.get_title() == f"{mnist.test.labels[i]} → {predicted} ({outputs[i, predicted]:.2f})"
 
 
-def test_the_gallery_is_correct_digits_class_by_class(trained, mnist):
+def test_select_correct_is_correct_digits_class_by_class(trained, mnist):
     _, _, outputs = trained
-    chosen = plots.gallery(mnist.test.labels, outputs, per_class=4)
+    chosen = plots.select_correct(mnist.test.labels, outputs, per_class=4)
     assert [int(mnist.test.labels[i]) for i in chosen] == [d for d in range(10) for _ in range(4)]
     assert (outputs[chosen].argmax(axis=1) == mnist.test.labels[chosen]).all()
+
+
+def test_the_mistakes_and_gallery_figures_draw_from_the_books_test_data(trained, mnist):
+    """``mistakes_figure(net, test_data)`` with the loader's list of (x, label) pairs, as a reader
+    has them: the selected digits, drawn in order, titled with the counts."""
+    from matnet import mnist_loader
+
+    net, _, outputs = trained
+    _, _, test_data = mnist_loader.load_data_wrapper()
+    wrong = plots.select_mistakes(mnist.test.labels, outputs)
+    fig = plots.mistakes_figure(net, test_data, digits=12)
+    assert [t.get_text() for t in fig.texts] == [
+        f"the 12 most confident of {len(wrong)} mistakes (true → predicted (output))"]
+    for image, i in zip(drawn_images(fig), wrong[:12], strict=True):
+        np.testing.assert_array_equal(image, mnist.test.images[i].reshape(28, 28))
+    right = plots.select_correct(mnist.test.labels, outputs, per_class=2)
+    fig = plots.gallery_figure(net, test_data[:5000], per_class=2, source="n.npz")
+    assert [t.get_text() for t in fig.texts] == [
+        "n.npz: correctly classified test digits (true = predicted (output))"]
+    for image, i in zip(drawn_images(fig), right, strict=True):
+        np.testing.assert_array_equal(image, mnist.test.images[i].reshape(28, 28))
 
 
 def test_every_run_of_every_row_is_a_line_and_the_books_figure_is_dashed():
@@ -89,6 +134,24 @@ def test_every_run_of_every_row_is_a_line_and_the_books_figure_is_dashed():
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert [list(line.get_ydata()) for line in solid] == [[50, 60], [40, 70], [10, 20]]
     assert len(dashed) == 1 and list(dashed[0].get_ydata()) == [90, 90]
+
+
+def test_every_figure_displays_as_a_picture_in_a_notebook_without_magic(trained, mnist):
+    """What IPython's display formatter (the one a Jupyter kernel runs on a cell's value) makes of
+    each drawing: a PNG, where a bare pyplot-free Figure gave only its text repr."""
+    from IPython.core.formatters import DisplayFormatter
+
+    _, reports, outputs = trained
+    epochs = [dataclasses.asdict(r) for r in reports]
+    monitored = [{"accuracies": [0.5, 0.6], "training_cost": [1.0, 0.5]}]
+    figures = [plots.learning_curve(epochs), plots.runs_figure([("a", [[0.5, 0.6]], 0.9)]),
+               plots.monitored_figure([("a", monitored, None)]),
+               plots.digits_grid(mnist.test.images, mnist.test.labels, outputs, [0, 1])]
+    for fig in figures:
+        data, _ = DisplayFormatter().format(fig)
+        assert data["image/png"].startswith(b"\x89PNG\r\n\x1a\n"), type(fig)
+    assert struct.unpack(">II", data["image/png"][16:24]) == (int(fig.get_figwidth() * 110),
+                                                              int(fig.get_figheight() * 110))
 
 
 def test_train_plot_draws_what_the_json_says(mnist, tmp_path, capsys, monkeypatch):

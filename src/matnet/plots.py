@@ -1,10 +1,15 @@
 """Pictures a book reader looks at: learning curves, every run of the chapter-1 table, and the
 test digits a network gets wrong (or right).
 
-Each function returns a ``matplotlib.figure.Figure`` built without pyplot — shown as it is in a
-notebook, written with ``fig.savefig(path)`` — so drawing never switches the caller's
-backend. matplotlib is the optional ``plot`` extra (``pip install 'matnet[plot]'``); without
-it every function raises ``PlotUnavailableError``, one line saying so.
+The functions that draw return a Figure (``learning_curve``, ``runs_figure``,
+``monitored_figure``, ``mistakes_figure``, ``gallery_figure``, ``digits_grid``); those that pick
+test digits to draw return their indices and say so (``select_mistakes``, ``select_correct``).
+
+Each function returns a ``matplotlib.figure.Figure`` built without pyplot — so drawing never
+switches the caller's backend — that a notebook shows as a picture (no ``%matplotlib`` magic
+needed) and ``save(fig, path)`` writes. matplotlib is the optional ``plot`` extra
+(``pip install 'matnet[plot]'``); without it every function raises ``PlotUnavailableError``,
+one line saying so.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ class PlotUnavailableError(BackendUnavailableError):
 
 
 def require_matplotlib():
-    """matplotlib's ``Figure`` class; PlotUnavailableError (one line) without matplotlib."""
+    """The ``Figure`` class matnet draws on (matplotlib's, shown as a picture in a notebook:
+    :mod:`matnet.notebook_figure`); PlotUnavailableError (one line) without matplotlib."""
     try:
         import matplotlib  # noqa: F401  (first: a cached matplotlib.figure must not hide its absence)
-        from matplotlib.figure import Figure
+
+        from matnet.notebook_figure import Figure
     except ImportError as exc:
         raise PlotUnavailableError(f"drawing needs matplotlib, which cannot be imported ({exc}); "
                                    "pip install 'matnet[plot]'") from None
@@ -40,12 +47,14 @@ def _figure(width: float, height: float):
     return require_matplotlib()(figsize=(width, height), layout="constrained")
 
 
-def save(fig, path: str | os.PathLike[str], dpi: int = 110) -> None:
-    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf)."""
+def save(fig, path: str | os.PathLike[str], dpi: int | None = None) -> None:
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf), at
+    ``dpi`` (default: the resolution the figure shows with in a notebook)."""
     from matnet.io import atomic_write_bytes
+    from matnet.notebook_figure import DPI
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi or DPI)
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
@@ -55,20 +64,38 @@ def _integer_ticks():
     return MaxNLocator(integer=True)
 
 
-def _percent(correct: int | None, n_test: int) -> float:
+def _percent(correct: int | None, n_test: int | None) -> float:
     return float("nan") if correct is None or not n_test else 100.0 * correct / n_test
 
 
-def learning_curve(epochs: Sequence[Mapping], *, costs: Sequence[float] | None = None, title: str = ""):
+def _field(report: object, name: str):
+    """``report``'s ``name``: a mapping's item or an object's attribute (None when absent)."""
+    return report.get(name) if isinstance(report, Mapping) else getattr(report, name, None)
+
+
+def _accuracy_point(report: object) -> tuple[int, float]:
+    """(epoch, test accuracy in %) of one epoch's report (see ``learning_curve``)."""
+    epoch = _field(report, "epoch")
+    if epoch is None:
+        raise TypeError("learning_curve takes one report per epoch: the EpochReports of SGD(on_epoch=...) "
+                        f"or mappings with 'epoch', 'correct' and 'n_test'; got {type(report).__name__}")
+    if _field(report, "n_test") is None and _field(report, "n_evaluation") is not None:  # network2's Epoch
+        return int(epoch), _percent(_field(report, "evaluation_accuracy"), _field(report, "n_evaluation"))
+    return int(epoch), _percent(_field(report, "correct"), _field(report, "n_test"))
+
+
+def learning_curve(epochs: Sequence, *, costs: Sequence[float] | None = None, title: str = ""):
     """Test accuracy (%) after each epoch; with ``costs``, the training cost per epoch on a
-    second axis. ``epochs`` holds ``{"epoch", "correct", "n_test"}`` per epoch — what
-    ``matnet train --json`` writes as ``per_epoch``, or ``dataclasses.asdict`` of the
-    ``EpochReport`` that ``SGD(on_epoch=...)`` hands over."""
+    second axis. ``epochs`` holds one report per epoch, as they come: the ``EpochReport``s that
+    ``SGD(on_epoch=history.append)`` hands over (of network2's ``Epoch``s, the evaluation
+    accuracy), or mappings with ``epoch``, ``correct`` and ``n_test`` (what ``matnet train
+    --json`` writes as ``per_epoch``)."""
+    points = [_accuracy_point(e) for e in epochs]
     fig = _figure(6.4, 4.0)
     ax = fig.subplots()
-    x = [int(e["epoch"]) for e in epochs]
-    ax.plot(x, [_percent(e["correct"], e["n_test"]) for e in epochs], marker="o", markersize=3,
-            color="C0", label="test accuracy")
+    x = [epoch for epoch, _ in points]
+    ax.plot(x, [accuracy for _, accuracy in points], marker="o", markersize=3, color="C0",
+            label="test accuracy")
     ax.set_xlabel("epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.xaxis.set_major_locator(_integer_ticks())
@@ -154,12 +181,53 @@ def monitored_figure(panels: Sequence[tuple[str, Sequence[Mapping[str, Sequence[
     return fig
 
 
-def mistakes(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:
+def classified(net, test_data) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``test_data`` as ``net`` sees it: (images (n, 784), labels (n,), outputs (n, 10)).
+    ``test_data`` is what ``net.evaluate`` takes: the loader's list of (x, label) pairs, or
+    arrays (X (n, 784), labels (n,))."""
+    from matnet.core.inputs import labelled_examples
+
+    examples = labelled_examples(test_data, net.sizes)
+    images = examples.inputs[examples.input_index(np.arange(examples.n))]
+    outputs = np.ascontiguousarray(net.feedforward(images.T).T)
+    return images, examples.label_array(), outputs
+
+
+def select_mistakes(labels: np.ndarray, outputs: np.ndarray) -> np.ndarray:
     """Indices of the misclassified examples, most confident mistake first. ``outputs`` is
     (n, 10); the confidence is the winning output's activation (ties keep test-set order)."""
     predicted = outputs.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     return wrong[np.argsort(-outputs[wrong, predicted[wrong]], kind="stable")]
+
+
+def select_correct(labels: np.ndarray, outputs: np.ndarray, per_class: int = 8) -> np.ndarray:
+    """Indices of the first ``per_class`` correctly classified examples of each digit, digit by
+    digit; ``outputs`` is (n, 10)."""
+    right = outputs.argmax(axis=1) == labels
+    return np.concatenate([np.flatnonzero(right & (labels == digit))[:per_class]
+                           for digit in range(outputs.shape[1])])
+
+
+def mistakes_figure(net, test_data, *, digits: int = 50, source: str = ""):
+    """The test digits ``net`` gets wrong, the ``digits`` most confident mistakes first, each
+    titled "true → predicted (output)"; ``test_data`` as ``net.evaluate`` takes it, ``source``
+    (e.g. the network's file name) begins the title."""
+    images, labels, outputs = classified(net, test_data)
+    wrong = select_mistakes(labels, outputs)
+    shown = wrong[:digits]
+    title = f"the {len(shown)} most confident of {len(wrong)} mistakes (true → predicted (output))"
+    return digits_grid(images, labels, outputs, shown, title=f"{source}: {title}" if source else title)
+
+
+def gallery_figure(net, test_data, *, per_class: int = 8, source: str = ""):
+    """The first ``per_class`` test digits of each class that ``net`` classifies correctly, a row
+    per digit; ``test_data`` and ``source`` as in ``mistakes_figure``."""
+    images, labels, outputs = classified(net, test_data)
+    shown = select_correct(labels, outputs, per_class)
+    title = "correctly classified test digits (true = predicted (output))"
+    return digits_grid(images, labels, outputs, shown, columns=per_class,
+                       title=f"{source}: {title}" if source else title)
 
 
 def digits_grid(images: np.ndarray, labels: np.ndarray, outputs: np.ndarray, indices: Sequence[int], *,
@@ -179,10 +247,3 @@ def digits_grid(images: np.ndarray, labels: np.ndarray, outputs: np.ndarray, ind
         ax.set_title(f"{int(labels[i])} {mark} {predicted} ({outputs[i, predicted]:.2f})", fontsize=8)
     fig.suptitle(title)
     return fig
-
-
-def gallery(labels: np.ndarray, outputs: np.ndarray, per_class: int = 8) -> list[int]:
-    """Indices of the first ``per_class`` correctly classified examples of each digit, digit by digit."""
-    right = outputs.argmax(axis=1) == labels
-    return [int(i) for digit in range(outputs.shape[1])
-            for i in np.flatnonzero(right & (labels == digit))[:per_class]]

@@ -64,25 +64,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"{i:3d}  " + " ".join(f"{v:5d}" for v in row))
     status = 0
     if args.errors or args.gallery:
-        status = _draw(args, test, np.ascontiguousarray(outputs.T))  # (n, 10)
+        status = _draw(args, net, test)
     return status
 
 
-def _draw(args: argparse.Namespace, test, rows: np.ndarray) -> int:
-    """The pictures asked for, from the network's ``rows`` of outputs; the exit status."""
+def _draw(args: argparse.Namespace, net, test) -> int:
+    """The pictures asked for, of ``net`` on the ``test`` images; the exit status."""
     from matnet import plots
 
     status = 0
+    test_data = (test.images, test.labels)
     if args.errors:
-        wrong = plots.mistakes(test.labels, rows)
-        shown = wrong[: args.digits]
-        title = (f"{Path(args.file).name}: the {len(shown)} most confident of {len(wrong)} mistakes "
-                 "(true → predicted (output))")
-        fig = plots.digits_grid(test.images, test.labels, rows, shown, title=title)
+        fig = plots.mistakes_figure(net, test_data, digits=args.digits, source=Path(args.file).name)
         status = max(status, save_figure(fig, args.errors))
     if args.gallery:
-        shown = plots.gallery(test.labels, rows, per_class=8)
-        title = f"{Path(args.file).name}: correctly classified test digits (true = predicted (output))"
-        fig = plots.digits_grid(test.images, test.labels, rows, shown, columns=8, title=title)
+        fig = plots.gallery_figure(net, test_data, per_class=8, source=Path(args.file).name)
         status = max(status, save_figure(fig, args.gallery))
     return status

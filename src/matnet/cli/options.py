@@ -2,13 +2,17 @@
 its arguments are read with, and the options several commands share.
 
 Every argument a user can get wrong is refused here, by argparse, in one line that names the
-option and points at ``--help`` — before any command has loaded data or built a network.
+option and points at the command's ``--help`` — before any command has loaded data or built a
+network.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
+import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +30,80 @@ DATA_DIR_HELP = "MNIST folder (default: $MATNET_DATA, then data/mnist, then ~/.c
 Subparsers = Any  # what add_subparsers returns: argparse names its class only privately
 
 
+class CommandLineError(Exception):
+    """A mistake on the command line, found by ``parser``: reported by the outermost parse."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line: what is wrong, and where to read more."""
+    """An ArgumentParser whose errors are one line: what is wrong, a hint where one helps (the
+    option meant by a mistyped one, the list a stray space split), and the help to read — the
+    subcommand's, when the mistake was made in a subcommand's arguments."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        raise CommandLineError(self, message)  # the outermost parse_args knows the whole command line
+
+    def add_subparsers(self, **kwargs):
+        self._commands = super().add_subparsers(**kwargs)
+        return self._commands
+
+    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            parsed, extras = self.parse_known_args(argv, namespace)
+            if extras:
+                command = self._command_parser(parsed)
+                command.error(f"unrecognized arguments: {' '.join(extras)}{did_you_mean(extras, command)}")
+        except CommandLineError as mistake:
+            prog = mistake.parser.prog
+            mistake.parser.exit(2, f"{prog}: error: {mistake}{split_list(argv)} (see '{prog} --help')\n")
+        return parsed
+
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The parser of the subcommand ``parsed`` ran (this one when there is none)."""
+        commands = getattr(self, "_commands", None)
+        if commands is None:
+            return self
+        return commands.choices.get(getattr(parsed, commands.dest, None), self)
+
+
+def option_names(parser: argparse.ArgumentParser) -> list[str]:
+    """Every option ``parser`` takes, as its usage line lists them."""
+    return sorted(set(re.findall(r"(?<![\w-])--?[A-Za-z][\w-]*", parser.format_usage())))
+
+
+def did_you_mean(extras: list[str], parser: argparse.ArgumentParser) -> str:
+    """'; did you mean --epochs?' for the first unknown option that is close to a known one."""
+    known = option_names(parser)
+    for extra in extras:
+        if extra.startswith("-"):
+            close = difflib.get_close_matches(extra.partition("=")[0], known, n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean {close[0]}?"
+    return ""
+
+
+def split_list(argv: list[str]) -> str:
+    """'; --sizes takes one comma-separated word, without spaces: --sizes 784,30,10' when a
+    space split a comma-separated value in ``argv`` (a word ending or starting with a comma)."""
+    for i in range(len(argv) - 1):
+        left, right = argv[i], argv[i + 1]
+        if right.startswith("-") or not (left.endswith(",") or right.startswith(",")):
+            continue
+        start = max((j for j in range(i + 1) if argv[j].startswith("--")), default=None)
+        if start is None:
+            return "; a comma-separated list is one word, without spaces"
+        end = i + 1
+        while end + 1 < len(argv) and not argv[end + 1].startswith("-") and (
+                argv[end].endswith(",") or argv[end + 1].startswith(",")):
+            end += 1
+        option, _, first = argv[start].partition("=")
+        word = "".join([first, *argv[start + 1:end + 1]])
+        return f"; {option} takes one comma-separated word, without spaces: {option} {word}"
+    return ""
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 import tempfile
 import threading
@@ -24,12 +25,12 @@ from matnet.cli import common
 from matnet.cli.options import (
     DATA_DIR_HELP,
     DTYPES,
+    MAX_SEED,
     N_CLASSES,
     N_PIXELS,
     Subparsers,
     add_command,
     layer_sizes,
-    non_negative_int,
     positive_float,
     positive_int,
     seed,
@@ -46,12 +47,12 @@ def add_parser(subparsers: Subparsers) -> None:
     train = add_command(subparsers, "train", "train a network on MNIST, printing the book's epoch lines")
     train.add_argument("--sizes", type=layer_sizes, default="784,30,10",
                        help=f"layer sizes, from {N_PIXELS} inputs to {N_CLASSES} outputs")
-    train.add_argument("--epochs", type=non_negative_int, default=30, help="passes over the training data")
+    train.add_argument("--epochs", type=positive_int, default=30, help="passes over the training data")
     train.add_argument("--batch-size", type=positive_int, default=10, help="mini-batch size")
     train.add_argument("--eta", type=positive_float, default=3.0, help="learning rate η")
     train.add_argument("--seed", type=seed, default=None,
                        help="seeds numpy's and random's global state, as the book's session would "
-                            "(default: unseeded, so each run differs)")
+                            "(default: a fresh seed each run, printed so that the run can be repeated)")
     train.add_argument("--backend", choices=BACKENDS, default="auto", help="how the epochs are computed")
     train.add_argument("--dtype", choices=DTYPES, default="float64", help="the network's float type")
     train.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
@@ -78,15 +79,14 @@ def run(args: argparse.Namespace) -> int:
     common.check_output_paths(save=args.save, json=args.json, plot=args.plot)
     if args.plot:
         common.check_plotting()
-    if args.seed is not None:
-        np.random.seed(args.seed)
-        random.seed(args.seed)
+    if args.seed is None:  # a fresh run, but one that can be repeated: say its seed
+        args.seed = secrets.randbelow(MAX_SEED + 1)
+        print(f"matnet train: seed {args.seed} (pass --seed {args.seed} to repeat this run)", file=sys.stderr)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
     network = _Meanwhile(lambda: prepared_network(args))  # while the data loads
     data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     net, compile_seconds = network.result()
-    if args.seed is None:
-        print("matnet train: unseeded: each run starts from fresh random numbers "
-              "(pass --seed N to repeat a run)", file=sys.stderr)
     epochs: list[dict] = []
 
     def report(r) -> None:

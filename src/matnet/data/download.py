@@ -69,20 +69,52 @@ def download_mnist(
     ``dest``, checked (Content-Length, gzip integrity, decompressed size and SHA-256), and only
     then renamed into place, so a partial or corrupt download never stays behind. ``timeout``
     bounds each connect and each read, in seconds. Raises :class:`DownloadError` listing every
-    mirror's failure when a file cannot be had from any mirror.
+    mirror's failure when a file cannot be had from any mirror; the folders this call created
+    are removed again when they are still empty.
     """
     folder = Path(dest).expanduser()
     urls = _mirror_list(mirrors)
     missing = [name for name in FILES if find_idx_file(folder, name) is None]
     if not missing:
         return folder
+    created = _missing_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
+        _remove_empty(created)
         raise DownloadError(
             folder,
             f"cannot create the folder: {error.strerror or error}. {missing_files_message(folder, missing)}",
         ) from error
+    try:
+        _download_missing(folder, missing, urls, timeout)
+    except BaseException:  # a failure or an interrupt leaves no empty folder of ours behind
+        _remove_empty(created)
+        raise
+    return folder
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) as long as they are empty: what a download created,
+    unless it holds a file that did arrive."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _download_missing(folder: Path, missing: list[str], urls: list[str], timeout: float) -> None:
+    """Each of the ``missing`` files from the first mirror that has it, or DownloadError."""
     for position, name in enumerate(missing):
         failures: list[tuple[str, str]] = []
         for mirror in urls:
@@ -102,7 +134,6 @@ def download_mnist(
                 f"{missing_files_message(folder, missing[position:])}",
                 tuple(failures),
             )
-    return folder
 
 
 def _fetch(url: str, target: Path, sha256: str, raw_size: int, timeout: float) -> None:
