@@ -142,3 +142,30 @@ def test_without_matplotlib_a_picture_is_one_line_before_any_work(monkeypatch, c
     assert out == "" and err.count("\n") == 1
     assert "needs matplotlib" in err and err.rstrip().endswith("pip install 'matnet[plot]'")
     assert not any(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize(("argv", "name"), [
+    *((["train", "--epochs", "1", "--plot"], n) for n in ("lr_0.5", "c.xyz", "c.pnng", "c.txt", "c.pgf")),
+    (["evaluate", "n.npz", "--errors"], "e.txt"),
+    (["evaluate", "n.npz", "--gallery"], "g.pnng"),
+    (["reproduce", "--epochs", "1", "--plot"], "eta_3.0"),
+    (["bench", "--quick", "--plot"], "b.xyz"),
+])
+def test_a_picture_format_matplotlib_cannot_write_is_one_line_before_any_work(monkeypatch, capsys, tmp_path,
+                                                                              argv, name):
+    """Issue 21, item 17: the whole run used to happen, then matplotlib's traceback lost the picture."""
+    Network([784, 10], seed=0).save(tmp_path / "n.npz")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([*argv, name]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert f"{argv[-1]} '{name}' ends in" in err and "not a picture format" in err and ".png, " in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz"]
+
+
+def test_picture_format_is_the_suffix_or_png():
+    assert plots.picture_format("curve") == "png"
+    assert plots.picture_format("a.b/curve.SVG") == "svg"
+    assert plots.picture_format("curve.pdf") == "pdf"
+    with pytest.raises(plots.PictureFormatError, match=r"'lr_0\.5' ends in '\.5'"):
+        plots.picture_format("lr_0.5")

@@ -40,12 +40,34 @@ def _figure(width: float, height: float):
     return require_matplotlib()(figsize=(width, height), layout="constrained")
 
 
+class PictureFormatError(ValueError):
+    """A picture's file name asks for a format matplotlib cannot write."""
+
+
+def picture_format(path: str | os.PathLike[str]) -> str:
+    """The format ``save`` writes ``path`` in: its suffix (``.png``, ``.svg``, ``.pdf``, ...), png
+    when it has none. PictureFormatError (one line, listing the formats) for a suffix matplotlib
+    cannot write (``.txt``, ``.pnng``, or ``lr_0.5``'s ``.5``): checked before the work whose
+    picture it is, not after. Needs matplotlib (``require_matplotlib``)."""
+    require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    # pgf is text for LaTeX, and matplotlib needs a LaTeX installation to write it
+    formats = sorted(set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"})
+    suffix = Path(path).suffix
+    name = suffix.lstrip(".").lower() or "png"
+    if name not in formats:
+        raise PictureFormatError(f"{os.fspath(path)!r} ends in {suffix!r}, not a picture format matplotlib "
+                                 f"can write; end it in one of {', '.join('.' + f for f in formats)}")
+    return name
+
+
 def save(fig, path: str | os.PathLike[str], dpi: int = 110) -> None:
-    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf)."""
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (``picture_format``)."""
     from matnet.io import atomic_write_bytes
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    fig.savefig(buffer, format=picture_format(path), dpi=dpi)
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 

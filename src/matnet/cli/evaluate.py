@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from matnet.cli.common import check_output_paths, check_plotting, save_figure
+from matnet.cli.common import check_output_paths, check_pictures, save_figure
 from matnet.cli.options import DATA_DIR_HELP, N_CLASSES, N_PIXELS, Subparsers, add_command, positive_int
 from matnet.errors import MatnetError, UsageError
 
@@ -49,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
             f"needs {N_PIXELS} inputs and {N_CLASSES} outputs"
         )
     check_output_paths(errors=args.errors, gallery=args.gallery)
-    if args.errors or args.gallery:
-        check_plotting()
+    check_pictures(errors=args.errors, gallery=args.gallery)
     test = datasets.load_mnist_test(args.data_dir, dtype=net.dtype)
     outputs = net.feedforward(test.images.T)
     predicted = np.argmax(outputs, axis=0)

@@ -74,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     common.check_mnist_sizes(args.sizes, "--sizes")
     common.check_output_paths(save=args.save, json=args.json, plot=args.plot)
-    if args.plot:
-        common.check_plotting()
+    common.check_pictures(plot=args.plot)
     data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
     if args.seed is not None:
         np.random.seed(args.seed)
