@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from matnet.cli.common import check_output_paths, check_pictures, save_figure
-from matnet.cli.options import DATA_DIR_HELP, N_CLASSES, N_PIXELS, Subparsers, add_command, positive_int
+from matnet.cli.options import DATA_DIR_HELP, N_CLASSES, N_PIXELS, Subparsers, add_command, int_in
 from matnet.errors import MatnetError, UsageError
+from matnet.plots import MAX_DIGITS
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -24,8 +25,8 @@ def add_parser(subparsers: Subparsers) -> None:
     evaluate.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
     evaluate.add_argument("--errors", default=None, metavar="FILE.png",
                           help="draw the misclassified test digits, most confident first (matplotlib)")
-    evaluate.add_argument("--digits", type=positive_int, default=50, metavar="N",
-                          help="--errors draws at most N digits")
+    evaluate.add_argument("--digits", type=int_in(1, MAX_DIGITS), default=50, metavar="N",
+                          help=f"--errors draws at most N digits, N from 1 to {MAX_DIGITS}")
     evaluate.add_argument("--gallery", default=None, metavar="FILE.png",
                           help="draw the first 8 correctly classified test digits of each class (matplotlib)")
     evaluate.set_defaults(run=run)
