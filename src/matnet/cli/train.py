@@ -8,6 +8,7 @@ so a network that cannot be written where asked is written to the temporary fold
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -177,13 +178,19 @@ def write_outputs(net: Network, save: str | None, json_path: str | None, summary
 
 
 def _rescue(net: Network) -> str:
-    """Save ``net`` to a new file in the temporary folder; say where (or that it failed)."""
+    """Save ``net`` to a new file in the temporary folder; say where (or that it failed, leaving
+    no empty file behind)."""
     try:
         fd, path = tempfile.mkstemp(prefix="matnet-unsaved-", suffix=".npz")
         os.close(fd)
+    except OSError as exc:
+        return f"nor could it be saved to {tempfile.gettempdir()} ({exc.strerror or exc})"
+    try:
         net.save(path)
     except (OSError, ValueError) as exc:
-        return f"nor could it be saved to the temporary folder ({exc})"
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return f"nor could it be saved to {os.path.dirname(path)} ({exc.strerror or exc})"
     return f"it was saved to {path} instead"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from matnet.errors import UsageError
+from matnet.io import errors_naming
 
 
 def read(path: str | os.PathLike[str]) -> tuple[list[dict], int]:
@@ -53,12 +54,14 @@ class Appender:
             self._file.truncate(intact)
 
     def append(self, record: dict) -> None:
-        self._file.write((json.dumps(record, sort_keys=True) + "\n").encode())
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with errors_naming(self.path):  # a full disk's error names no file by itself
+            self._file.write((json.dumps(record, sort_keys=True) + "\n").encode())
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        self._file.close()
+        with errors_naming(self.path):  # closing writes what a failed write left in the buffer
+            self._file.close()
 
     def __enter__(self) -> Appender:
         return self
