@@ -212,3 +212,50 @@ def test_cli_uses_a_real_mnist_image(mnist, capsys):
     label = int(mnist.training.labels[3])
     assert f"example: MNIST training image 3 (digit {label})" in out
     assert "parameters checked: 23,860" in out and "47,720 forward passes" in out
+
+
+def wrong_derivative_network(**kwargs) -> Network:
+    """A [4, 3, 2] network whose neurons' f′ is twice σ′: backprop is wrong, f is right."""
+    from matnet.core.maths import Activation, sigmoid, sigmoid_prime
+
+    wrong = Activation("wrong", sigmoid, lambda z: 2 * sigmoid_prime(z))
+    return Network([4, 3, 2], seed=0, backend="numpy", activation=[wrong, wrong], **kwargs)
+
+
+@pytest.mark.parametrize("eps", [1e-16, 1e-320, gradcheck.MIN_EPS / 2])
+def test_a_tiny_eps_never_passes_a_wrong_derivative(eps):
+    """Issue 21, item 19: with a wrong f′, eps=1e-16 reported 2.3e-7 and eps=1e-320 0.00 (PASS)."""
+    net = wrong_derivative_network()
+    x, y = example([4, 3, 2])
+    assert gradcheck.gradcheck(net, x, y, eps=1e-5) > 0.1
+    assert gradcheck.gradcheck(net, x, y, eps=gradcheck.MIN_EPS) > 1e3 * gradcheck.TOLERANCE
+    with pytest.raises(ValueError, match=f"eps must be a step between {gradcheck.MIN_EPS:g} and"):
+        gradcheck.gradcheck(net, x, y, eps=eps)
+
+
+def test_an_eps_below_the_parameters_resolution_is_refused_and_nan_never_passes():
+    """Issue 21, item 19: at parameters of 1e12, w ± 1e-5 rounds to w, every difference quotient is
+    0/0, and a gradient off by one everywhere reported 0.0 (PASS)."""
+    net = wrong_derivative_network()
+    for params in (*net.weights, *net.biases):
+        params[...] = 1e12
+    x, y = example([4, 3, 2])
+    off_by_one = lambda x, y: tuple([g + 1 for g in gs] for gs in net.backprop(x, y))  # noqa: E731
+    with pytest.raises(ValueError, match=r"eps 1e-05 is too small for a parameter of size 1e\+12"):
+        gradcheck.gradcheck(net, x, y, eps=1e-5, gradient=off_by_one)
+    with pytest.raises(ValueError, match=r"no eps up to 0\.1 can check"):
+        gradcheck.gradcheck(net, x, y, eps=0.1, gradient=off_by_one)
+    g = ([np.array([[0.5]])], [np.array([[1.0]])])
+    assert relative_error(g, ([np.array([[np.nan]])], g[1])) == float("inf")
+
+
+@pytest.mark.parametrize("eps", ["1e-16", "1e-320"])
+def test_cli_refuses_a_tiny_eps_in_one_line_and_says_the_range(eps, capsys):
+    assert matnet.cli.main(["gradcheck", "--sizes", "4,3,2", "--eps", eps]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"matnet gradcheck: error: eps must be a step between {gradcheck.MIN_EPS:g} and")
+    with pytest.raises(SystemExit):
+        matnet.cli.main(["gradcheck", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"finite-difference step, from {gradcheck.MIN_EPS:g} to {gradcheck.MAX_EPS:g}" in help_text

@@ -205,3 +205,49 @@ def test_without_matplotlib_a_picture_is_one_line_before_any_work(monkeypatch, c
     assert out == "" and err.count("\n") == 1
     assert "needs matplotlib" in err and err.rstrip().endswith("pip install 'matnet[plot]'")
     assert not any(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize(("argv", "name"), [
+    *((["train", "--epochs", "1", "--plot"], n) for n in ("lr_0.5", "c.xyz", "c.pnng", "c.txt", "c.pgf")),
+    (["evaluate", "n.npz", "--errors"], "e.txt"),
+    (["evaluate", "n.npz", "--gallery"], "g.pnng"),
+    (["reproduce", "--epochs", "1", "--plot"], "eta_3.0"),
+    (["bench", "--quick", "--plot"], "b.xyz"),
+])
+def test_a_picture_format_matplotlib_cannot_write_is_one_line_before_any_work(monkeypatch, capsys, tmp_path,
+                                                                              argv, name):
+    """Issue 21, item 17: the whole run used to happen, then matplotlib's traceback lost the picture."""
+    Network([784, 10], seed=0).save(tmp_path / "n.npz")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([*argv, name]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert f"{argv[-1]} '{name}' ends in" in err and "not a picture format" in err and ".png, " in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz"]
+
+
+def test_picture_format_is_the_suffix_or_png():
+    assert plots.picture_format("curve") == "png"
+    assert plots.picture_format("a.b/curve.SVG") == "svg"
+    assert plots.picture_format("curve.pdf") == "pdf"
+    with pytest.raises(plots.PictureFormatError, match=r"'lr_0\.5' ends in '\.5'"):
+        plots.picture_format("lr_0.5")
+
+
+def test_evaluate_draws_at_most_max_digits_and_says_so(tmp_path, capsys):
+    """Issue 21, item 18: --digits 100000 used to draw for minutes; now 1-400, in --help."""
+    Network([784, 10], seed=0).save(tmp_path / "n.npz")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["evaluate", str(tmp_path / "n.npz"), "--errors", str(tmp_path / "e.png"),
+                  "--digits", str(plots.MAX_DIGITS + 1)])
+    assert refused.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert f"--digits: expected an int in [1, {plots.MAX_DIGITS}], got '{plots.MAX_DIGITS + 1}'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.npz"]
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "--help"])
+    assert f"N from 1 to {plots.MAX_DIGITS}" in " ".join(capsys.readouterr().out.split())
+    n = plots.MAX_DIGITS + 1
+    with pytest.raises(ValueError, match=f"at most {plots.MAX_DIGITS} digits, asked for {n}"):
+        plots.digits_grid(np.zeros((n, 784)), np.zeros(n, int), np.zeros((n, 10)), range(n))

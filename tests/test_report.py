@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from matnet import cli
 from matnet.bench import report
 from matnet.bench import workloads as wl
 from matnet.cli import bench as bench_command
@@ -95,7 +96,7 @@ def args(**kw) -> argparse.Namespace:
 
 def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
-    assert bench_command.run(args(plot=str(tmp_path / "x.png"))) == 2
+    assert cli.main(["bench", "--quick", "--plot", str(tmp_path / "x.png")]) == 2  # as every picture
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs matplotlib" in err and "Traceback" not in err
 

@@ -42,6 +42,9 @@ FLOOR_FACTOR = 1e8
 # ~ε_mach·C/eps): the check could no longer tell a wrong gradient from a right one.
 MIN_EPS = 1e-8
 MAX_EPS = 1e-1
+# ... and a step that spans fewer float64 spacings of a parameter than this is mostly the rounding
+# of w ± eps (below half a spacing, nothing: 0/0): huge parameters need a larger eps.
+MIN_SPACINGS = 1000
 _REPORT_EVERY = 500  # parameters between two calls of numerical_gradient's on_parameters
 _SGD_ETA = 2.0**20  # a power of two: η/m·∇ is exact, and w − η/m·∇ swamps w's rounding
 
@@ -89,6 +92,18 @@ def check_eps(eps: float) -> float:
     return float(eps)
 
 
+def check_step(eps: float, parameters: Sequence[np.ndarray]) -> None:
+    """ValueError unless ``eps`` spans ``MIN_SPACINGS`` float64 spacings of every parameter."""
+    largest = max((float(np.max(np.abs(p), initial=0.0)) for p in parameters), default=0.0)
+    spacing = float(np.spacing(largest))
+    needed = MIN_SPACINGS * spacing
+    if eps < needed:
+        advice = (f"use an eps of at least {needed:.3g}" if needed <= MAX_EPS
+                  else f"no eps up to {MAX_EPS:g} can check a parameter this large")
+        raise ValueError(f"eps {eps:g} is too small for a parameter of size {largest:g}, whose float64 "
+                         f"spacing is {spacing:.3g}: the step w ± eps would be mostly rounding; {advice}")
+
+
 def numerical_gradient(
     weights: Sequence[np.ndarray],
     biases: Sequence[np.ndarray],
@@ -110,6 +125,7 @@ def numerical_gradient(
     bs = [np.array(b, np.float64, order="C") for b in biases]
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
+    check_step(eps, [*ws, *bs])
     fs = objective.functions(len(ws))
     inputs = [x]  # inputs[l]: what layer l receives, unchanged by perturbing layer l or above
     for w, b, f in zip(ws, bs, fs):
@@ -138,9 +154,10 @@ def numerical_gradient(
 def relative_error(analytic: Gradient, numeric: Gradient, floor: float = 0.0) -> float:
     """max over every component of |a − n| / max(|a| + |n|, floor, tiny).
 
-    0 means identical, 1 means opposite signs (or one side zero). ``floor`` keeps components
-    that are zero or tiny — a saturated neuron, a zero pixel — from turning rounding noise
-    into a huge ratio: below it, the difference is judged against ``floor`` instead.
+    0 means identical, 1 means opposite signs (or one side zero), inf a non-finite component on
+    either side (nothing was shown). ``floor`` keeps components that are zero or tiny — a
+    saturated neuron, a zero pixel — from turning rounding noise into a huge ratio: below it,
+    the difference is judged against ``floor`` instead.
     """
     worst = 0.0
     for a, n in zip([*analytic[0], *analytic[1]], [*numeric[0], *numeric[1]], strict=True):
@@ -148,7 +165,7 @@ def relative_error(analytic: Gradient, numeric: Gradient, floor: float = 0.0) ->
         n = np.asarray(n, np.float64)
         if a.shape != n.shape:
             raise ValueError(f"gradient component of shape {a.shape}, expected {n.shape}")
-        if not np.isfinite(a).all():
+        if not (np.isfinite(a).all() and np.isfinite(n).all()):  # NaN compares as no error: never a pass
             return float("inf")
         scale = np.maximum(np.abs(a) + np.abs(n), max(floor, np.finfo(np.float64).tiny))
         worst = max(worst, float(np.max(np.abs(a - n) / scale, initial=0.0)))

@@ -30,7 +30,7 @@ import os
 import secrets
 import stat
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, NamedTuple, Protocol
 
@@ -113,6 +113,16 @@ def _replaced_mode(target: Path) -> int | None:
     if not stat.S_ISREG(st.st_mode):
         raise FileExistsError(errno.EEXIST, "Exists and is not a regular file", str(target))
     return stat.S_IMODE(st.st_mode)
+
+
+@contextlib.contextmanager
+def errors_naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """OSErrors raised inside, as the same kind of error about ``path``: a write to an open file
+    that fails (a full disk, a file-size limit) raises one that names no file."""
+    try:
+        yield
+    except OSError as exc:
+        raise _naming(exc, Path(path)) from None
 
 
 def _naming(exc: OSError, target: Path) -> OSError:

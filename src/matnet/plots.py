@@ -24,6 +24,9 @@ import numpy as np
 from matnet.errors import BackendUnavailableError
 
 SIDE = 28  # MNIST images are 28 × 28 pixels
+# The most digits one grid draws. Each digit is an axes, and matplotlib's cost grows with them:
+# 400 take 24 s and 0.25 GB to draw and write, 1,000 took 57 s and 0.7 GB (2026-12-05).
+MAX_DIGITS = 400
 
 
 class PlotUnavailableError(BackendUnavailableError):
@@ -47,14 +50,36 @@ def _figure(width: float, height: float):
     return require_matplotlib()(figsize=(width, height), layout="constrained")
 
 
+class PictureFormatError(ValueError):
+    """A picture's file name asks for a format matplotlib cannot write."""
+
+
+def picture_format(path: str | os.PathLike[str]) -> str:
+    """The format ``save`` writes ``path`` in: its suffix (``.png``, ``.svg``, ``.pdf``, ...), png
+    when it has none. PictureFormatError (one line, listing the formats) for a suffix matplotlib
+    cannot write (``.txt``, ``.pnng``, or ``lr_0.5``'s ``.5``): checked before the work whose
+    picture it is, not after. Needs matplotlib (``require_matplotlib``)."""
+    require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    # pgf is text for LaTeX, and matplotlib needs a LaTeX installation to write it
+    formats = sorted(set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"})
+    suffix = Path(path).suffix
+    name = suffix.lstrip(".").lower() or "png"
+    if name not in formats:
+        raise PictureFormatError(f"{os.fspath(path)!r} ends in {suffix!r}, not a picture format matplotlib "
+                                 f"can write; end it in one of {', '.join('.' + f for f in formats)}")
+    return name
+
+
 def save(fig, path: str | os.PathLike[str], dpi: int | None = None) -> None:
-    """Write ``fig`` to ``path`` atomically, in the format its suffix names (png, svg, pdf), at
-    ``dpi`` (default: the resolution the figure shows with in a notebook)."""
+    """Write ``fig`` to ``path`` atomically, in the format its suffix names (``picture_format``),
+    at ``dpi`` (default: the resolution the figure shows with in a notebook)."""
     from matnet.io import atomic_write_bytes
     from matnet.notebook_figure import DPI
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi or DPI)
+    fig.savefig(buffer, format=picture_format(path), dpi=dpi or DPI)
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
@@ -233,8 +258,11 @@ def gallery_figure(net, test_data, *, per_class: int = 8, source: str = ""):
 def digits_grid(images: np.ndarray, labels: np.ndarray, outputs: np.ndarray, indices: Sequence[int], *,
                 columns: int = 10, title: str = ""):
     """The test images ``indices`` (rows of ``images``, (n, 784)) in that order, each titled
-    "true → predicted (confidence)"; ``outputs`` (n, 10) are the network's activations."""
+    "true → predicted (confidence)"; ``outputs`` (n, 10) are the network's activations. At
+    most ``MAX_DIGITS`` of them (ValueError beyond: each is an axes, slow and heavy to draw)."""
     indices = list(indices)
+    if len(indices) > MAX_DIGITS:
+        raise ValueError(f"a grid draws at most {MAX_DIGITS} digits, asked for {len(indices)}")
     rows = max(1, -(-len(indices) // columns))
     fig = _figure(1.1 * columns, 1.25 * rows + 0.4)
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from matnet.cli.common import check_output_paths
+from matnet.cli.common import check_output_paths, check_pictures
 from matnet.cli.options import Subparsers, add_command
 
 
@@ -37,11 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from matnet.bench import report
     from matnet.bench import workloads as wl
 
-    if args.plot and not _can_plot():
-        print("matnet bench: --plot needs matplotlib, which is not installed "
-              "(pip install 'matnet[plot]')", file=sys.stderr)
-        return 2
     check_output_paths(json=args.json, plot=args.plot)
+    check_pictures(plot=args.plot)
     chosen = bool(args.workload or args.call or args.waits)
     names = list(args.workload or ([] if chosen else
                                    report.QUICK_WORKLOADS if args.quick else [w.name for w in wl.WORKLOADS]))
@@ -62,16 +59,6 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         report.plot(measured, args.plot)
     return 0
-
-
-def _can_plot() -> bool:
-    from matnet.plots import PlotUnavailableError, require_matplotlib
-
-    try:
-        require_matplotlib()
-    except PlotUnavailableError:
-        return False
-    return True
 
 
 def _measure(quick: bool, names: list[str], calls: list[str], quick_paths: bool, monitoring: bool,

@@ -36,14 +36,20 @@ def check_output_paths(**paths: str | None) -> None:
         seen[key] = flag
 
 
-def check_plotting() -> None:
-    """UsageError (one line, before any work) when matplotlib cannot be imported."""
+def check_pictures(**paths: str | None) -> None:
+    """UsageError (one line, before any work) when a picture is asked for (``--option=path``)
+    and matplotlib cannot be imported, or cannot write the format the path's suffix names."""
     from matnet import plots
 
-    try:
-        plots.require_matplotlib()
-    except plots.PlotUnavailableError as exc:
-        raise UsageError(str(exc)) from None
+    for option, path in paths.items():
+        if path is None:
+            continue
+        try:
+            plots.picture_format(path)
+        except plots.PlotUnavailableError as exc:
+            raise UsageError(str(exc)) from None
+        except plots.PictureFormatError as exc:
+            raise UsageError(f"--{option.replace('_', '-')} {exc}") from None
 
 
 def check_mnist_sizes(sizes: Sequence[int], what: str) -> None:

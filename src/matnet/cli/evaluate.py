@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from matnet.cli.common import check_output_paths, check_plotting, save_figure
-from matnet.cli.options import DATA_DIR_HELP, N_CLASSES, N_PIXELS, Subparsers, add_command, positive_int
+from matnet.cli.common import check_output_paths, check_pictures, save_figure
+from matnet.cli.options import DATA_DIR_HELP, N_CLASSES, N_PIXELS, Subparsers, add_command, int_in
 from matnet.errors import MatnetError, UsageError
+from matnet.plots import MAX_DIGITS
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -24,8 +25,8 @@ def add_parser(subparsers: Subparsers) -> None:
     evaluate.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
     evaluate.add_argument("--errors", default=None, metavar="FILE.png",
                           help="draw the misclassified test digits, most confident first (matplotlib)")
-    evaluate.add_argument("--digits", type=positive_int, default=50, metavar="N",
-                          help="--errors draws at most N digits")
+    evaluate.add_argument("--digits", type=int_in(1, MAX_DIGITS), default=50, metavar="N",
+                          help=f"--errors draws at most N digits, N from 1 to {MAX_DIGITS}")
     evaluate.add_argument("--gallery", default=None, metavar="FILE.png",
                           help="draw the first 8 correctly classified test digits of each class (matplotlib)")
     evaluate.set_defaults(run=run)
@@ -49,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
             f"needs {N_PIXELS} inputs and {N_CLASSES} outputs"
         )
     check_output_paths(errors=args.errors, gallery=args.gallery)
-    if args.errors or args.gallery:
-        check_plotting()
+    check_pictures(errors=args.errors, gallery=args.gallery)
     test = datasets.load_mnist_test(args.data_dir, dtype=net.dtype)
     outputs = net.feedforward(test.images.T)
     predicted = np.argmax(outputs, axis=0)

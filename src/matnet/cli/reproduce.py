@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from matnet.cli.common import check_output_paths, check_plotting
+from matnet.cli.common import check_output_paths, check_pictures
 from matnet.cli.options import (
     DATA_DIR_HELP,
     DTYPES,
@@ -56,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from matnet.experiments import reproduce, sweep
 
     check_output_paths(plot=args.plot, out=args.out)
-    if args.plot:
-        check_plotting()
+    check_pictures(plot=args.plot)
 
     def finished(experiment: reproduce.Experiment, run: reproduce.Run) -> None:
         progress.write(f"  {experiment.name}, seed {run.seed}: best {max(run.accuracies):.2%}, "

@@ -8,6 +8,7 @@ so a network that cannot be written where asked is written to the temporary fold
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -77,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     common.check_mnist_sizes(args.sizes, "--sizes")
     common.check_output_paths(save=args.save, json=args.json, plot=args.plot)
-    if args.plot:
-        common.check_plotting()
+    common.check_pictures(plot=args.plot)
     if args.seed is None:  # a fresh run, but one that can be repeated: say its seed
         args.seed = secrets.randbelow(MAX_SEED + 1)
         print(f"matnet train: seed {args.seed} (pass --seed {args.seed} to repeat this run)", file=sys.stderr)
@@ -217,13 +217,19 @@ def write_outputs(net: Network, save: str | None, json_path: str | None, summary
 
 
 def _rescue(net: Network) -> str:
-    """Save ``net`` to a new file in the temporary folder; say where (or that it failed)."""
+    """Save ``net`` to a new file in the temporary folder; say where (or that it failed, leaving
+    no empty file behind)."""
     try:
         fd, path = tempfile.mkstemp(prefix="matnet-unsaved-", suffix=".npz")
         os.close(fd)
+    except OSError as exc:
+        return f"nor could it be saved to {tempfile.gettempdir()} ({exc.strerror or exc})"
+    try:
         net.save(path)
     except (OSError, ValueError) as exc:
-        return f"nor could it be saved to the temporary folder ({exc})"
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return f"nor could it be saved to {os.path.dirname(path)} ({exc.strerror or exc})"
     return f"it was saved to {path} instead"
 
 

@@ -74,10 +74,10 @@ def _kernel():
         from matnet.core.kernels import numba_importable
 
         if numba_importable():
-            from matnet.core.kernels.jit import cached_njit
+            from matnet.core.kernels.jit import cached_njit, recompiles
 
             _next_word = cached_njit(_next_word)  # the compiled replay calls the compiled word
-            _compiled = cached_njit(_shuffled_indices)
+            _compiled = recompiles(cached_njit(_shuffled_indices))
         else:
             _compiled = _shuffled_indices
     return _compiled

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matnet.core.kernels.jit import cached_njit
+from matnet.core.kernels.jit import cached_njit, recompiles
 from matnet.frozen import is_frozen
 
 _KEEP = 4  # CSR forms kept: the training and test sets of a float64 and a float32 network
@@ -229,6 +229,7 @@ def _keep(key: tuple, x: np.ndarray, rows: SparseRows) -> None:
             _kept.popitem(last=False)
 
 
+@recompiles
 def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseRows:
     """The CSR form of x (N, n_0) in ``dtype``; ValueError naming the first bad value.
 

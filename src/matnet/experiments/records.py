@@ -25,6 +25,7 @@ from typing import IO
 
 from matnet.errors import UsageError
 from matnet.experiments.runs import CHAPTER_3, RunSpec
+from matnet.io import errors_naming
 
 try:
     import fcntl
@@ -163,17 +164,19 @@ class Appender:
         self._file: IO[bytes] | None = None
 
     def append(self, record: dict) -> None:
-        if self._file is None:
-            self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
-            if self._file.tell() > self._intact:
-                self._file.truncate(self._intact)
-        self._file.write((json.dumps(record, sort_keys=True) + "\n").encode())
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        with errors_naming(self.path):  # a full disk's error names no file by itself
+            if self._file is None:
+                self._file = open(self.path, "ab")  # noqa: SIM115 (closed by close())
+                if self._file.tell() > self._intact:
+                    self._file.truncate(self._intact)
+            self._file.write((json.dumps(record, sort_keys=True) + "\n").encode())
+            self._file.flush()
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with errors_naming(self.path):  # closing writes what a failed write left in the buffer
+                self._file.close()
 
     def __enter__(self) -> Appender:
         return self

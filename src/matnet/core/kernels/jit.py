@@ -10,6 +10,10 @@ when a function is decorated; matnet sets it for its own decorations only, to
 ``numba-<hash>`` in ``$NUMBA_CACHE_DIR/matnet`` if that is set, else in the user's cache
 folder (``~/.cache/matnet``), and keeps the four most recent such folders. Where none can be
 written (a read-only home, say), matnet compiles on every start instead of failing to import.
+A damaged cache file (cut short by a full disk or a kill, emptied, overwritten) makes numba's
+load fail with whatever unpickling it raises: :func:`recompiles` (in ``compile_for``, and
+around the kernels called straight from Python) then clears the folder, says so in one line
+on stderr, and compiles afresh, once.
 
 **Blocked kernels.** ``blocked_njit`` is for the hot kernels, written as fixed-width blocks of
 ``BLOCK`` lanes held in ``local_array`` scratch (``matnet.core.kernels.machine``): a block of
@@ -35,14 +39,18 @@ This module imports numba: only compiled code imports it (see ``matnet.core.back
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import llvmlite.binding
 import numba
@@ -55,6 +63,7 @@ except ImportError:  # pragma: no cover - a numba that moved it
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 BLOCK = 32  # lanes of a register block (see the module docstring)
 KEEP = 4  # cache folders of other matnet sources kept beside this one's
 
@@ -139,6 +148,48 @@ def blocked_njit(fn=None, **options):
     return cached_njit(fn, fastmath={"contract"}, error_model="numpy", **options)
 
 
+def _from_the_cache(exc: BaseException) -> bool:
+    """Whether ``exc``, or an exception it was raised from or while handling, was raised in
+    numba's cache module: reading a cache file, not compiling or running a kernel."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if any(frame.f_globals.get("__name__") == "numba.core.caching"
+               for frame, _ in traceback.walk_tb(exc.__traceback__)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _clear_damaged_cache(exc: BaseException) -> None:
+    """Empty ``CACHE_DIR`` after ``exc`` came out of a damaged file in it; say so in one line."""
+    reason = (str(exc).splitlines() or [""])[0]
+    print(f"matnet: a file in numba's cache {CACHE_DIR} is damaged ({type(exc).__name__}: {reason}); "
+          "cleared the folder, compiling afresh", file=sys.stderr, flush=True)
+    shutil.rmtree(CACHE_DIR, ignore_errors=True)
+    with contextlib.suppress(OSError):  # numba makes the folders it saves to, in any case
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def recompiles(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` (Python that calls or compiles kernels), which, if a kernel compiled inside
+    it finds a damaged file in numba's cache, clears the cache (one line on stderr) and runs
+    once more, compiling afresh. A failed load happens before a kernel runs: the call is simply
+    made again."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs) -> T:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            if CACHE_DIR is None or not _from_the_cache(exc):
+                raise
+            _clear_damaged_cache(exc)
+        return function(*args, **kwargs)
+
+    return call
+
+
 def compile_for(kernel, *args) -> None:
     """Compile ``kernel`` (a ``blocked_njit`` dispatcher) for the types of ``args``, with the
     SLP vectorizer on, unless it has been (or its disk cache has it); the kernels it inlines
@@ -151,7 +202,7 @@ def compile_for(kernel, *args) -> None:
         before = numba.config.SLP_VECTORIZE
         numba.config.SLP_VECTORIZE = 1
         try:
-            kernel.compile(signature)
+            recompiles(kernel.compile)(signature)
         finally:
             numba.config.SLP_VECTORIZE = before
     marker = _marker(kernel, signature)

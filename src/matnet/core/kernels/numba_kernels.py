@@ -12,7 +12,7 @@ import numpy as np
 
 from matnet.core import maths
 from matnet.core.kernels.compiled import cost_code, output_error, sigmoid_prime_from_output
-from matnet.core.kernels.jit import cached_njit
+from matnet.core.kernels.jit import cached_njit, recompiles
 from matnet.core.kernels.vector_sigmoid import sigmoid as _sigmoid_of
 
 
@@ -56,6 +56,7 @@ def _contiguous(*arrays: np.ndarray) -> None:
             raise ValueError(f"numba kernels need C-contiguous arrays, got strides {arr.strides}")
 
 
+@recompiles
 def sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = σ(z) for any real z, subnormal tails included; ``out`` may be ``z``."""
     _contiguous(z, out)
@@ -63,6 +64,7 @@ def sigmoid(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+@recompiles
 def sigmoid_prime(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out = a (1 − a) = σ′(z) from the activation a."""
     _contiguous(a, out)
@@ -70,6 +72,7 @@ def sigmoid_prime(a: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+@recompiles
 def output_delta(cost: maths.Cost, a: np.ndarray, y: np.ndarray, out: np.ndarray) -> np.ndarray:
     """BP1 in one pass: out = cost.delta(a, y, a(1 − a)). Shapes (m, n_L)."""
     _contiguous(a, y, out)
@@ -77,6 +80,7 @@ def output_delta(cost: maths.Cost, a: np.ndarray, y: np.ndarray, out: np.ndarray
     return out
 
 
+@recompiles
 def hidden_delta(g: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """BP2's Hadamard product in one pass: out = g ⊙ a(1 − a), g = δ^{l+1} W^{l+1}."""
     _contiguous(g, a, out)
