@@ -86,3 +86,16 @@ def test_a_cold_matnet_train_says_at_once_that_it_compiles(tmp_path, mnist):
     warm = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert warm.returncode == 0 and "compiling" not in warm.stderr
     assert warm.stdout.split("(")[0] == cold.stdout.split("(")[0]  # the same epoch: "Epoch 0: N / 10000"
+
+
+@pytest.mark.slow
+@compiled_only
+def test_the_child_compiles_what_it_is_asked_into_the_parents_cache(tmp_path):
+    """``matnet.core.compile_child``, as ``compile_beside`` starts it: the named kernels land in
+    the cache folder the parent reads (their markers), and nothing else is compiled."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "matnet.core.compile_child", "float64", "12,5,3", "10",
+                           "count_correct", "inputs"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    markers = [p.name.split("-")[0] for p in tmp_path.glob("matnet/numba-*/compiled/*")]
+    assert markers == ["count_correct"]

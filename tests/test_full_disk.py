@@ -39,7 +39,7 @@ def test_a_save_whose_rescue_fails_too_leaves_no_empty_file(data_dir, tmp_path):
     out.mkdir()
     tmp.mkdir()
     saved = out / "n.npz"  # [784, 30, 10]: 191 kB, over the 64 kB limit, here and in tmp
-    train = ["train", "--epochs", "0", "--seed", "0", "--backend", "numpy", "--save", str(saved)]
+    train = ["train", "--epochs", "1", "--seed", "0", "--backend", "numpy", "--save", str(saved)]
     result = run_limited(train, 64 * 1024, tmp)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1, result.stderr
@@ -52,6 +52,6 @@ def test_a_failed_append_to_out_names_the_file(data_dir, tmp_path):
     """Issue 21, item 20: `matnet sweep: [Errno 27] File too large`, and no word of which file."""
     records = tmp_path / "s.jsonl"
     result = run_limited(["sweep", "--sizes", "784,10", "--epochs", "1", "--backend", "numpy",
-                          "--out", str(records)], 0, tmp_path)
+                          "--out", str(records)], 64, tmp_path)  # room for the lock's pid, not a record
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == f"matnet sweep: [Errno 27] File too large: '{records}'"

@@ -25,7 +25,7 @@ def add_parser(subparsers: Subparsers) -> None:
                        help="only these of the book's calls (repeatable), e.g. session, epoch, evaluate")
     bench.add_argument("--workload", action="append", default=None, help="only these workloads (repeatable)")
     bench.add_argument("--waits", action="store_true",
-                       help="only what a user waits for beyond the epochs: a cold and a warm `matnet train`, "
+                       help="only what a user waits for beyond the epochs: a cold and a warm matnet train, "
                             "the user's own arrays, float32 at m = 1, 10, 100 (in the full report too)")
     bench.set_defaults(run=run)
 

@@ -79,13 +79,15 @@ def run(args: argparse.Namespace) -> int:
     common.check_mnist_sizes(args.sizes, "--sizes")
     common.check_output_paths(save=args.save, json=args.json, plot=args.plot)
     common.check_pictures(plot=args.plot)
-    if args.seed is None:  # a fresh run, but one that can be repeated: say its seed
+    drawn = args.seed is None  # a fresh run, but one that can be repeated: its seed is said
+    if drawn:
         args.seed = secrets.randbelow(MAX_SEED + 1)
-        print(f"matnet train: seed {args.seed} (pass --seed {args.seed} to repeat this run)", file=sys.stderr)
     np.random.seed(args.seed)
     random.seed(args.seed)
     network = _Meanwhile(lambda: prepared_network(args))  # while the data loads
     data = datasets.load_mnist(args.data_dir, dtype=args.dtype)
+    if drawn:
+        print(f"matnet train: seed {args.seed} (pass --seed {args.seed} to repeat this run)", file=sys.stderr)
     net, compile_seconds = network.result()
     epochs: list[dict] = []
 

@@ -7,7 +7,7 @@ cache (the same source, the same ``NUMBA_CACHE_DIR``), on another core, while th
 compiles the epoch; the parent then waits for it and loads what it wrote. A child that fails,
 or cannot start, costs only the wait: the parent compiles whatever the cache does not hold.
 
-Run as ``python -m matnet.core.compile_beside DTYPE SIZES BATCH_SIZE NAME...``.
+The child runs ``python -m matnet.core.compile_child DTYPE SIZES BATCH_SIZE NAME...``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-
-from matnet.core.maths import SIGMOID
 from matnet.core.spec import Spec
 
 WAIT_SECONDS = 600  # a child still compiling after this long is stopped, and its work redone
@@ -29,8 +26,8 @@ def start(spec: Spec, batch_size: int, names: list[str]) -> subprocess.Popen | N
     where one would not help (a single core) or cannot start."""
     if not names or (os.cpu_count() or 1) < 2 or not sys.executable:
         return None
-    command = [sys.executable, "-m", __name__, spec.dtype.name, ",".join(map(str, spec.sizes)),
-               str(batch_size), *names]
+    command = [sys.executable, "-m", "matnet.core.compile_child", spec.dtype.name,
+               ",".join(map(str, spec.sizes)), str(batch_size), *names]
     try:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -47,16 +44,3 @@ def finish(child: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
-
-
-def main(argv: list[str]) -> None:
-    from matnet.core.fused_backend import FusedBackend
-
-    dtype, sizes, batch_size, *names = argv
-    layers = tuple(int(n) for n in sizes.split(","))
-    spec = Spec(layers, np.dtype(dtype), (SIGMOID,) * (len(layers) - 1))
-    FusedBackend(spec).compile_only(int(batch_size), names)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -144,8 +144,9 @@ def locked(path: str | os.PathLike[str]) -> Iterator[None]:
             pass
         os.close(fd)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        with errors_naming(lock):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
