@@ -148,6 +148,14 @@ def test_sparse_rows_see_every_edit_in_place():
     swapped[1, 2], swapped[1, 3] = 0.5, 0.25
     assert _same_as_dense(sparse_rows(x, np.float64), x)
     assert _same_as_dense(sparse_rows(swapped, np.float64), swapped)
+    strided = x[:, ::2]  # not one block of memory: converted on every call
+    assert _same_as_dense(sparse_rows(strided, np.float64), strided)
+    x[5, 0] = 9.0
+    assert _same_as_dense(sparse_rows(strided, np.float64), strided)
+    as_float32 = x.astype(np.float32)  # two values to a word of the fingerprint
+    sparse_rows(as_float32, np.float64)
+    as_float32[1, 1] = 0.125
+    assert _same_as_dense(sparse_rows(as_float32, np.float64), as_float32)
     view = x.view()
     view.flags.writeable = False
     sparse_rows(view, np.float64)
@@ -185,11 +193,11 @@ def test_sparse_rows_after_any_edits_are_the_edited_values(edits):
 @settings(max_examples=200, deadline=None)
 @given(bits=st.integers(0, 2**64 - 1), other=st.integers(0, 2**64 - 1), where=st.integers(0, 23))
 def test_one_changed_value_always_changes_the_fingerprint(bits, other, where):
-    a = np.arange(24, dtype=np.uint64).reshape(4, 6)
-    a.flat[where] = bits
+    a = np.arange(24, dtype=np.uint64)
+    a[where] = bits
     b = a.copy()
-    b.flat[where] = other
-    assert (sparse._fingerprint(a, 0, 4) == sparse._fingerprint(b, 0, 4)) == (bits == other)
+    b[where] = other
+    assert (sparse._fingerprint(a, 0, 24) == sparse._fingerprint(b, 0, 24)) == (bits == other)
 
 
 def test_the_loaders_arrays_are_frozen(mnist):

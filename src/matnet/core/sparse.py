@@ -12,8 +12,9 @@ conversion of a user's 50,000 × 784 float64 matrix costs about two reads of it.
 The loader's matrices cannot change between calls (``matnet.frozen``: read-only views
 of memory nobody else holds), so their CSR form — and that of read-only slices of them — is
 kept and reused, found by identity (the cache holds only a weak reference). Any other matrix
-is found by its content: a 64-bit fingerprint of every value and its position, one read of
-the matrix split across the cores (a third of a conversion's cost), so that a user who trains
+in one C-ordered block of memory (a strided view is converted on every call) is found by its
+content: a 64-bit fingerprint of every value and its position, one read of
+the matrix split across the cores (a fifth of a conversion's cost), so that a user who trains
 on the same arrays call after call converts them once, while an edit made in place is always
 seen. Each value is mixed with its position by a bijection before the fingerprint sums them,
 so changing any one value always changes the fingerprint; changes to several values leave it
@@ -125,21 +126,18 @@ _MIX = np.uint64(0xBF58476D1CE4E5B9)
 
 
 @cached_njit(nogil=True)
-def _fingerprint(bits, first, last):
-    """Σ mix(value bits, position) mod 2⁶⁴ over the rows [first, last) of ``bits`` (an
-    unsigned-integer view of the matrix). For a fixed position, mix is a bijection of the
-    value (xor with a constant, xor-shifts, multiplication by an odd constant), so one changed
-    value always changes the sum."""
-    width = bits.shape[1]
+def _fingerprint(words, first, last):
+    """Σ mix(words[p], p) mod 2⁶⁴ over the positions [first, last) of ``words`` (the matrix's
+    memory as unsigned integers, each value inside one word). For a fixed position, mix is a
+    bijection of the word (xor with a constant, xor-shifts, multiplication by an odd constant),
+    so one changed value always changes the sum."""
     total = np.uint64(0)
-    for i in range(first, last):
-        position = np.uint64(i) * np.uint64(width)
-        for j in range(width):
-            v = np.uint64(bits[i, j]) ^ ((position + np.uint64(j)) * _SPREAD)
-            v ^= v >> np.uint64(31)
-            v *= _MIX
-            v ^= v >> np.uint64(29)
-            total += v
+    for p in range(first, last):
+        v = np.uint64(words[p]) ^ (np.uint64(p) * _SPREAD)
+        v ^= v >> np.uint64(31)
+        v *= _MIX
+        v ^= v >> np.uint64(29)
+        total += v
     return total
 
 
@@ -148,13 +146,16 @@ def _fingerprint(bits, first, last):
 _FINGERPRINTS = not isinstance(_fingerprint, types.FunctionType)
 
 
-def _content_key(x: np.ndarray, ranges: list[tuple[int, int]]) -> tuple | None:
-    """(shape, dtype, fingerprint) of x, or None for a dtype without a same-size unsigned view."""
-    if not _FINGERPRINTS or x.dtype.itemsize not in (1, 2, 4, 8):
+def _content_key(x: np.ndarray) -> tuple | None:
+    """(shape, dtype, fingerprint) of x; None for a matrix not in one C-ordered block (a
+    strided view: it is converted on every call) or of a dtype wider than 8 bytes."""
+    if not _FINGERPRINTS or not x.flags.c_contiguous or x.dtype.itemsize not in (1, 2, 4, 8):
         return None
-    bits = x.view(np.dtype(f"u{x.dtype.itemsize}"))
+    flat = x.reshape(-1)
+    width = next(w for w in (8, 4, 2, 1) if w >= x.dtype.itemsize and flat.nbytes % w == 0)
+    words = flat.view(np.dtype(f"u{width}"))  # whole values per word: 8 bytes hold one or more
     total = 0
-    for part in _run(_fingerprint, ranges, bits):
+    for part in _run(_fingerprint, _ranges(words.size, words.size), words):
         total = (total + int(part)) % (1 << 64)
     return (x.shape, x.dtype.str, total)
 
@@ -239,12 +240,10 @@ def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseR
     dtype = np.dtype(dtype)
     if is_frozen(x):
         key = ("frozen", id(x), dtype.str)
-        ranges = None
     else:
         if x.dtype.kind not in "biuf":
             raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
-        ranges = _ranges(x.shape[0], x.size)
-        content = _content_key(x, ranges)
+        content = _content_key(x)
         key = None if content is None else ("content", *content, dtype.str)
     if key is not None:
         kept = _kept_form(key, x)
@@ -254,7 +253,7 @@ def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseR
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     readable = x.view(np.uint8) if x.dtype.kind == "b" else x
     limit = float(np.finfo(dtype).max)
-    rows, (bad_row, bad_col) = _compress(readable, dtype, limit, ranges or _ranges(x.shape[0], x.size))
+    rows, (bad_row, bad_col) = _compress(readable, dtype, limit, _ranges(x.shape[0], x.size))
     if rows is None:
         value = x[bad_row, bad_col]
         if np.isfinite(value):
