@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from matnet.errors import UsageError
-from matnet.experiments.runs import CHAPTER_3, RunSpec
+from matnet.experiments.runspec import CHAPTER_3, RunSpec
 from matnet.io import errors_naming
 
 try:

@@ -18,14 +18,16 @@ import dataclasses
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from matnet.errors import UsageError
 from matnet.experiments import MAX_RUNS
-from matnet.experiments.runs import RunSpec
-from matnet.experiments.scheduling import Executor, Failure
-from matnet.experiments.sweep import check_run_count, run_grid
+from matnet.experiments.runspec import RunSpec
+
+if TYPE_CHECKING:  # the machinery loads the networks: imported when a table is run, not before
+    from matnet.experiments.scheduling import Executor, Failure
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,9 @@ def run(
     UsageError, raised before the data is loaded (or downloaded): a typo costs nothing; so is a
     table of more than ``max_runs`` runs.
     """
+    from matnet.experiments.scheduling import Executor
+    from matnet.experiments.sweep import check_run_count, run_grid
+
     if chapter not in CHAPTERS:
         raise UsageError(f"chapter {chapter} has no table to reproduce; choose from "
                          f"{', '.join(map(str, CHAPTERS))}")
