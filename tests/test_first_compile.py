@@ -95,7 +95,7 @@ def test_the_child_compiles_what_it_is_asked_into_the_parents_cache(tmp_path):
     the cache folder the parent reads (their markers), and nothing else is compiled."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "matnet.core.compile_child", "float64", "12,5,3", "10",
-                           "count_correct", "inputs"], env=env, capture_output=True, text=True, timeout=600)
+                           "count_correct", "helpers"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     markers = [p.name.split("-")[0] for p in tmp_path.glob("matnet/numba-*/compiled/*")]
     assert markers == ["count_correct"]

@@ -1,7 +1,7 @@
 """The child process of ``matnet.core.compile_beside``: compiles the named kernels of one network.
 
 ``python -m matnet.core.compile_child DTYPE SIZES BATCH_SIZE NAME...``, e.g. ``float64 784,30,10
-10 count_correct inputs``: the kernels ``FusedBackend.prepare`` would compile for that network,
+10 count_correct helpers``: the kernels ``FusedBackend.prepare`` would compile for that network,
 into the disk cache the parent reads.
 """
 

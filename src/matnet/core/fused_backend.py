@@ -15,6 +15,7 @@ at a batch size and evaluation will run.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ from matnet.core.kernels.compiled import cost_code
 from matnet.core.kernels.jit import BLOCK, compile_for, first_compile_seconds, is_cached, record_first_compile
 from matnet.core.kernels.machine import aligned_zeros
 from matnet.core.maths import UpdateRule
+from matnet.core.shuffle import book_permutation
 from matnet.core.sparse import SparseRows, sparse_rows
 from matnet.core.spec import Gradient, Spec
 
@@ -136,7 +138,7 @@ class FusedBackend:
             announce(first_compile_seconds(kind))
         child = None
         if uncached and uncached[0] == epoch and len(uncached) > 1:  # the others beside the epoch
-            child = compile_beside.start(self.spec, batch_size, [*uncached[1:], "inputs"])
+            child = compile_beside.start(self.spec, batch_size, [*uncached[1:], "helpers"])
         try:
             for name, kernel, args in calls:
                 if name != epoch:
@@ -152,14 +154,16 @@ class FusedBackend:
         return seconds
 
     def compile_only(self, batch_size: int, names: list[str]) -> None:
-        """Compile the kernels ``names`` of ``prepare`` ("inputs": the CSR conversion's), for a
-        process compiling beside the one that will run them (``matnet.core.compile_beside``)."""
+        """Compile the kernels ``names`` of ``prepare`` ("helpers": the CSR conversion's and the
+        book's shuffle, which every training call runs), for a process compiling beside the one
+        that will run them (``matnet.core.compile_beside``)."""
         for name, kernel, args in self._calls_to_compile(batch_size, "outputs" in names):
             if name in names:
                 compile_for(kernel, *args)
                 self._compiled.add(name)
-        if "inputs" in names:
+        if "helpers" in names:
             self.inputs(np.zeros((1, self.spec.sizes[0]), self.dtype), "inputs")
+            book_permutation(2, random.Random(0))
 
     def _calls_to_compile(self, batch_size: int, outputs: bool) -> list[tuple[str, Callable, tuple]]:
         """(name, kernel, arguments of this network's types) of each kernel ``prepare`` compiles

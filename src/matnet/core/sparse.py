@@ -153,11 +153,20 @@ def _content_key(x: np.ndarray) -> tuple | None:
         return None
     flat = x.reshape(-1)
     width = next(w for w in (8, 4, 2, 1) if w >= x.dtype.itemsize and flat.nbytes % w == 0)
-    words = flat.view(np.dtype(f"u{width}"))  # whole values per word: 8 bytes hold one or more
+    words = _read_only(flat.view(np.dtype(f"u{width}")))  # whole values per word: 8 bytes hold one or more
     total = 0
     for part in _run(_fingerprint, _ranges(words.size, words.size), words):
         total = (total + int(part)) % (1 << 64)
     return (x.shape, x.dtype.str, total)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a``: numba compiles a kernel apart for read-only and writable
+    arrays, and the loader's are read-only, so the kernels only ever see read-only ones (one
+    compile, which a first run does in ``prepare``)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 _PARALLEL_VALUES = 1 << 20  # matrices of fewer values are converted on the calling thread
@@ -251,7 +260,7 @@ def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseR
             return kept
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
-    readable = x.view(np.uint8) if x.dtype.kind == "b" else x
+    readable = _read_only(x.view(np.uint8) if x.dtype.kind == "b" else x)
     limit = float(np.finfo(dtype).max)
     rows, (bad_row, bad_col) = _compress(readable, dtype, limit, _ranges(x.shape[0], x.size))
     if rows is None:
