@@ -25,7 +25,7 @@ from matnet.cli.options import Parser
 from matnet.errors import MatnetError, MatnetWarning, UsageError
 
 DESCRIPTION = (
-    "The sigmoid networks of Nielsen's 'Neural Networks and Deep Learning' (chapters 1-2), "
+    "The sigmoid networks of Nielsen's 'Neural Networks and Deep Learning' (chapters 1-3), "
     "trained fast on MNIST."
 )
 COMMANDS = (train, evaluate, baseline, gradcheck, reproduce, sweep, bench)  # in `matnet --help`'s order

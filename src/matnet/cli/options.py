@@ -116,9 +116,11 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def add_command(subparsers: Subparsers, name: str, help: str) -> argparse.ArgumentParser:
-    """A subcommand's parser; its one-line ``help`` is also its description, as a sentence."""
+    """A subcommand's parser; its one-line ``help`` is also its description, as a sentence. No
+    abbreviated options: ``reproduce --seed 3`` would be read as ``--seeds 3`` and run the whole
+    table; it is a mistake with a hint instead."""
     return subparsers.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
-                                 formatter_class=HelpFormatter)
+                                 formatter_class=HelpFormatter, allow_abbrev=False)
 
 
 # ------------------------------------------------------------------------------- argument types
