@@ -200,13 +200,18 @@ def test_every_mistake_is_one_line_on_stderr(mistakes, case):
     assert "Epoch" not in result.stdout  # refused before any training
 
 
-@pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
-def test_bad_arguments_are_one_line_and_exit_2(capsys, case):
-    args, message = BAD_ARGUMENTS[case]
+def refused(capsys, args: list[str]) -> str:
+    """The one line on stderr with which the command line refuses ``args`` (exit status 2)."""
     with pytest.raises(SystemExit) as caught:
         cli.main(args)
     assert caught.value.code == 2
-    line = one_line(capsys.readouterr().err)
+    return one_line(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("case", list(BAD_ARGUMENTS))
+def test_bad_arguments_are_one_line_and_exit_2(capsys, case):
+    args, message = BAD_ARGUMENTS[case]
+    line = refused(capsys, args)
     assert message in line and line.endswith(f"(see 'matnet {args[0]} --help')")
 
 
@@ -243,10 +248,7 @@ HINTED = {
 @pytest.mark.parametrize("case", list(HINTED))
 def test_a_mistake_points_to_the_commands_help_with_a_hint(capsys, case):
     args, said = HINTED[case]
-    with pytest.raises(SystemExit) as caught:
-        cli.main(args)
-    assert caught.value.code == 2
-    assert one_line(capsys.readouterr().err) == said
+    assert refused(capsys, args) == said
 
 
 def test_a_networks_refusal_is_one_line_through_the_cli(capsys):
