@@ -144,10 +144,6 @@ MISTAKES = {
     "evaluate a network with 5 outputs": (["evaluate", "{5 outputs}"], 2, "maps 784 inputs to 5 outputs"),
     "evaluate a network with 20 inputs": (["evaluate", "{20 inputs}"], 2, "maps 20 inputs to 10 outputs"),
     "evaluate a file that is not a network": (["evaluate", "{garbage}"], 1, "not a readable .npz file"),
-    "an abbreviated option": (
-        ["reproduce", "--seed", "3"],
-        "matnet reproduce: error: unrecognized arguments: --seed 3; did you mean --seeds? "
-        "(see 'matnet reproduce --help')"),
     "no command": ([], 2, "required: COMMAND"),
     "a network too large to build": (
         ["gradcheck", "--sizes", f"784,{10**12},10"], 2, f"cannot build a network of sizes [784, {10**12}, 1"
@@ -241,6 +237,10 @@ HINTED = {
         ["sweep", "--out", "s.jsonl", "--eta", "0.5,", "3"],
         "matnet sweep: error: unrecognized arguments: 3; --eta takes one comma-separated word, "
         "without spaces: --eta 0.5,3 (see 'matnet sweep --help')"),
+    "an abbreviated option": (
+        ["reproduce", "--seed", "3"],
+        "matnet reproduce: error: unrecognized arguments: --seed 3; did you mean --seeds? "
+        "(see 'matnet reproduce --help')"),
     "no command": ([], "matnet: error: the following arguments are required: COMMAND (see 'matnet --help')"),
 }
 
