@@ -42,5 +42,11 @@ def finish(child: subprocess.Popen | None) -> None:
     try:
         child.wait(WAIT_SECONDS)
     except subprocess.TimeoutExpired:
+        stop(child)
+
+
+def stop(child: subprocess.Popen | None) -> None:
+    """Stop ``child`` now (its parent was interrupted, or failed)."""
+    if child is not None and child.poll() is None:
         child.kill()
         child.wait()

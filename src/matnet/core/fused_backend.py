@@ -145,8 +145,10 @@ class FusedBackend:
                     compile_beside.finish(child)  # then load what it compiled
                 compile_for(kernel, *args)
                 compiled.add(name)
-        finally:
-            compile_beside.finish(child)
+        except BaseException:  # an interrupt or a failure: nothing to wait for
+            compile_beside.stop(child)
+            raise
+        compile_beside.finish(child)
         self.inputs(np.zeros((1, self.spec.sizes[0]), self.dtype), "inputs")  # the CSR kernels
         seconds = time.perf_counter() - started
         if cold:
