@@ -67,11 +67,11 @@ def _count(x, first, last, counts, limit):
         for j in range(width):  # no branch, so that the compiler vectorizes the row
             v = x[i, j]
             nonzero += v != 0
-            outside += not abs(v) <= limit  # NaN, ±inf, or beyond the target dtype's range
+            outside += not np.float64(abs(v)) <= limit  # NaN, ±inf, or beyond the target dtype's range
         counts[i] = nonzero
         if outside:
             for j in range(width):
-                if not abs(x[i, j]) <= limit:
+                if not np.float64(abs(x[i, j])) <= limit:
                     return i, j
     return -1, -1
 
