@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import math
 import os
 import secrets
@@ -165,8 +166,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """``np.savez`` of ``arrays`` to exactly ``path`` (no ``.npz`` appended), all-or-nothing."""
-    atomic_write(path, lambda f: np.savez(f, **arrays))
+    """``np.savez`` of ``arrays`` to exactly ``path`` (no ``.npz`` appended), all-or-nothing.
+    The archive is made in memory first (a network's is kilobytes to megabytes), so a write
+    that fails (a full disk) fails in one place: older NumPy left a half-closed zip file whose
+    garbage collection printed a traceback after the one-line error."""
+    archive = io.BytesIO()
+    np.savez(archive, **arrays)
+    atomic_write_bytes(path, archive.getvalue())
 
 
 def _create_temporary(folder: Path, name: str) -> tuple[int, Path]:
