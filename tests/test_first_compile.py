@@ -1,12 +1,14 @@
 """A first run says at once that it compiles, and for about how long; later runs say nothing.
 
-``jit.compile_for`` leaves a marker per (kernel, argument types, CPU) in the cache folder, and
+``jit.compile_for`` leaves a marker per (kernel, source file, argument types, CPU) in the cache
+folder, and
 ``jit.is_cached`` reads it: that is how ``prepare`` knows, before compiling, whether numba's disk
 cache will spare it the compile.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -46,6 +48,24 @@ def test_a_kernel_compiled_once_is_known_to_be_cached_by_a_fresh_dispatcher():
     again = jit.blocked_njit(_scaled_sum)
     assert jit.is_cached(again, *fresh_types)
     assert not jit.is_cached(again, x.astype(np.int16), np.int16(2))
+
+
+@compiled_only
+def test_the_same_kernel_in_another_checkout_is_not_taken_for_cached(tmp_path):
+    """numba files a cached kernel under its source file's path: a second checkout of the same
+    source (the same cache folder) compiles its own, so its first run must say so."""
+    source = "def twice(x):\n    return 2 * x\n"
+    kernels = []
+    for checkout in ("one", "two"):
+        path = tmp_path / checkout / "kernel_module.py"
+        path.parent.mkdir()
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"kernel_module_{checkout}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        kernels.append(jit.blocked_njit(module.twice))
+    jit.compile_for(kernels[0], 1.5)
+    assert jit.is_cached(kernels[0], 1.5) and not jit.is_cached(kernels[1], 1.5)
 
 
 def test_the_notice_says_how_long_when_a_first_compile_was_timed_here():

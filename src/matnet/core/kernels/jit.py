@@ -215,17 +215,21 @@ def compile_for(kernel, *args) -> None:
 # ---------------------------------------------------------------- what a first run will compile
 # numba has no public way to ask whether its disk cache holds a kernel for given types before
 # loading it, and loading is the compile when it does not. So ``compile_for`` leaves a marker
-# of its own in CACHE_DIR for each (kernel, argument types, CPU) it compiled or loaded: no
-# marker, no cached kernel (a new install, a new matnet source, another CPU), and the caller can
-# say at once that compiling starts. The seconds a first compile took are kept beside the
-# cache folders (they outlive a new source's folder), to say how long the next one will take.
+# of its own in CACHE_DIR for each (kernel, source file, argument types, CPU) it compiled or
+# loaded: no marker, no cached kernel (a new install, a new matnet source or checkout, another
+# CPU), and the caller can say at once that compiling starts. The seconds a first compile
+# took are kept beside the cache folders (they outlive a new source's folder), to say how long
+# the next one will take.
 
 
 def _marker(kernel, signature: tuple) -> Path | None:
     if CACHE_DIR is None:
         return None
     cpu = numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()
-    key = hashlib.sha256(f"{kernel.py_func.__qualname__}|{signature}|{cpu}".encode()).hexdigest()[:20]
+    # numba files a cached kernel under its source file's path too: another checkout of the
+    # same source shares this folder but not numba's entries
+    where = kernel.py_func.__code__.co_filename
+    key = hashlib.sha256(f"{kernel.py_func.__qualname__}|{where}|{signature}|{cpu}".encode()).hexdigest()[:20]
     return CACHE_DIR / "compiled" / f"{kernel.py_func.__name__}-{key}"
 
 
