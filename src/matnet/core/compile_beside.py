@@ -7,7 +7,7 @@ cache (the same source, the same ``NUMBA_CACHE_DIR``), on another core, while th
 compiles the epoch; the parent then waits for it and loads what it wrote. A child that fails,
 or cannot start, costs only the wait: the parent compiles whatever the cache does not hold.
 
-The child runs ``python -m matnet.core.compile_child DTYPE SIZES BATCH_SIZE NAME...``.
+The child runs ``matnet.core.compile_child.main([DTYPE, SIZES, BATCH_SIZE, NAME...])``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from matnet.core.spec import Spec
 
 WAIT_SECONDS = 600  # a child still compiling after this long is stopped, and its work redone
+_CHILD = ("import sys; sys.path.append(sys.argv[1]); "
+          "from matnet.core.compile_child import main; main(sys.argv[2:])")
 
 
 def start(spec: Spec, batch_size: int, names: list[str]) -> subprocess.Popen | None:
@@ -26,8 +29,11 @@ def start(spec: Spec, batch_size: int, names: list[str]) -> subprocess.Popen | N
     where one would not help (a single core) or cannot start."""
     if not names or (os.cpu_count() or 1) < 2 or not sys.executable:
         return None
-    command = [sys.executable, "-m", "matnet.core.compile_child", spec.dtype.name,
-               ",".join(map(str, spec.sizes)), str(batch_size), *names]
+    # The child imports matnet as this process would; failing that, from where this one came
+    # (a path a notebook put on sys.path), appended so that it shadows nothing.
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder holding matnet/
+    command = [sys.executable, "-c", _CHILD, package_root, spec.dtype.name, ",".join(map(str, spec.sizes)),
+               str(batch_size), *names]
     try:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
