@@ -1,10 +1,10 @@
-"""Input rows in compressed sparse row (CSR) form, built on every core and kept for data that cannot change.
+"""Input rows in compressed sparse row (CSR) form, built on every core and kept while the data is unchanged.
 
 MNIST is ~81% zero pixels, and a zero input contributes exactly nothing to Z¹ = W¹x + b¹ or
 to ∂C/∂W¹ = δ¹xᵀ, so the compiled kernels read each input as its non-zero (index, value)
 pairs: a fifth of the work, the same result. :func:`sparse_rows` builds that form from a dense
-(N, n_0) matrix in two passes (count each row's non-zeros, then write them
-where the counts put them), each split across the cores, converting to the network's dtype
+(N, n_0) matrix in two passes (count each row's non-zeros, then write them where the counts
+put them), each split across the cores, converting to the network's dtype
 and checking every value on the way (NaN, infinity, or a float64 value beyond float32's range
 are refused with the row and column), so no separate scan of the inputs is ever needed: the
 conversion of a user's 50,000 × 784 float64 matrix costs about two reads of it.
