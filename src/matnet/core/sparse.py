@@ -247,19 +247,17 @@ def sparse_rows(x: np.ndarray, dtype: np.dtype, name: str = "inputs") -> SparseR
     before (see the module docstring).
     """
     dtype = np.dtype(dtype)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     if is_frozen(x):
         key = ("frozen", id(x), dtype.str)
     else:
-        if x.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
         content = _content_key(x)
         key = None if content is None else ("content", *content, dtype.str)
     if key is not None:
         kept = _kept_form(key, x)
         if kept is not None:
             return kept
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     readable = _read_only(x.view(np.uint8) if x.dtype.kind == "b" else x)
     limit = float(np.finfo(dtype).max)
     rows, (bad_row, bad_col) = _compress(readable, dtype, limit, _ranges(x.shape[0], x.size))
